@@ -1,0 +1,67 @@
+"""Shared fixtures: a tiny keras-format IMDB file, and the real data directory when present."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def real_data_dir() -> Path | None:
+    """ZOO_DATA_DIR, else ../shared/data beside the repository, if it exists."""
+    chosen = os.environ.get("ZOO_DATA_DIR") or REPO.parent / "shared" / "data"
+    path = Path(chosen)
+    return path if path.is_dir() else None
+
+
+@pytest.fixture
+def real_data() -> Path:
+    path = real_data_dir()
+    if path is None:
+        pytest.skip("no real data directory: set ZOO_DATA_DIR or place shared/data beside the repo")
+    return path
+
+
+def write_tiny_imdb(path: Path, n_train: int = 60, n_test: int = 37, seed: int = 0) -> Path:
+    """A keras-format imdb.npz: object arrays of int lists, ranks up to 12,000, lengths
+    1-150, so that OOV replacement, truncation and padding all happen."""
+    rng = np.random.default_rng(seed)
+
+    def reviews(n):
+        out = np.empty(n, dtype=object)
+        for i in range(n):
+            out[i] = [int(w) for w in rng.integers(1, 12000, size=rng.integers(1, 150))]
+        return out
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        path,
+        x_train=reviews(n_train),
+        y_train=rng.integers(0, 2, n_train),
+        x_test=reviews(n_test),
+        y_test=rng.integers(0, 2, n_test),
+    )
+    return path
+
+
+def write_manifest(data_dir: Path, *relative: str) -> None:
+    lines = [
+        f"{hashlib.sha256((data_dir / r).read_bytes()).hexdigest()}  {r}\n" for r in relative
+    ]
+    (data_dir / "SHA256SUMS").write_text("".join(lines))
+
+
+@pytest.fixture
+def tiny_data(tmp_path) -> Path:
+    """A data directory holding a tiny imdb/imdb.npz and a manifest that lists it."""
+    data_dir = tmp_path / "data"
+    write_tiny_imdb(data_dir / "imdb" / "imdb.npz")
+    write_manifest(data_dir, "imdb/imdb.npz")
+    return data_dir

@@ -1,0 +1,97 @@
+"""The command line: listing, a whole run, evaluation, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from zoo.cli import main
+
+SMOKE_SETS = ["--set", "vocab_size=50", "--set", "sequence_length=6", "--set", "embedding_dim=8",
+              "--set", "units=4"]
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("zoo: error: ") and "\n" not in err, err
+    return err
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["run", "nosuch"], "unknown model 'nosuch'; registered models: imdb_lstm"),
+        (["run", "imdb_lstm", "--set", "unitz=3"], "unknown setting 'unitz'"),
+        (["run", "imdb_lstm", "--set", "units"], "not of the form key=value"),
+        (["run", "imdb_lstm", "--set", "epochs=abc"], "epochs='abc' is not a valid int"),
+        (["run", "imdb_lstm", "--epochs", "1.5"], "epochs='1.5' is not a valid int"),
+        (["run", "imdb_lstm", "--learning-rate", "fast"], "learning_rate='fast' is not a valid"),
+        (["run", "imdb_lstm", "--set", "dropout=1.5"], "dropout=1.5 is not accepted; expected"),
+        (["run", "imdb_lstm", "--set", "clip_mode=max"], "expected norm or global"),
+        (["run", "imdb_lstm", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["fly"], "invalid choice: 'fly'"),
+        (["eval", "/no/such/run"], "is not a run directory"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(argv, expected, capsys):
+    assert main(argv) == 2
+    assert expected in one_line_error(capsys)
+
+
+def test_unknown_setting_lists_the_accepted_ones(capsys):
+    main(["run", "imdb_lstm", "--set", "unitz=3"])
+    err = one_line_error(capsys)
+    for key in ("units", "dropout", "max_steps", "clip_norm", "epochs"):
+        assert key in err
+
+
+def test_show_config_applies_overrides(capsys):
+    assert main(["run", "imdb_lstm", "--clip-norm", "5", "--set", "dropout=0.3",
+                 "--show-config"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "clip_norm=5.0" in out and "dropout=0.3" in out and "epochs=4" in out
+
+
+def test_list_shows_models_with_parameter_counts(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "imdb_lstm" in out and "1,075,329" in out and "83.4%" in out
+
+
+def test_missing_data_dir_is_one_line_exit_1(tmp_path, capsys):
+    assert main(["run", "imdb_lstm", "--data-dir", str(tmp_path / "nowhere"),
+                 "--output", str(tmp_path / "run")]) == 1
+    assert "is not a directory" in one_line_error(capsys)
+
+
+def test_corrupt_data_is_one_line_exit_1(tiny_data, tmp_path, capsys):
+    (tiny_data / "imdb" / "imdb.npz").write_bytes(b"garbage")
+    assert main(["run", "imdb_lstm", "--data-dir", str(tiny_data),
+                 "--output", str(tmp_path / "run")]) == 1
+    assert "SHA256SUMS lists" in one_line_error(capsys)
+
+
+def test_run_then_eval(tiny_data, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "imdb_lstm", *SMOKE_SETS, "--epochs", "1", "--batch-size", "16",
+                 "--data-dir", str(tiny_data), "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "test accuracy" in printed and str(out) in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["batch_size"] == 16
+    assert main(["eval", str(out), "--data-dir", str(tiny_data)]) == 0
+    assert f"accuracy {metrics['test']['accuracy']:.4f}" in capsys.readouterr().out
+
+
+def test_real_process_prints_no_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "zoo", "run", "imdb_lstm", "--set", "epochs=zero"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "zoo: error: epochs='zero' is not a valid int")

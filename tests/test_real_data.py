@@ -1,0 +1,33 @@
+"""Real-data smoke tests: run when the data directory is present (it is, in CI here)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from zoo import runner
+from zoo.data import imdb
+
+pytestmark = pytest.mark.real_data
+
+
+def test_real_imdb_has_keras_shapes_and_statistics(real_data):
+    found = imdb.locate(real_data)
+    (x_train, y_train), (x_test, y_test) = imdb.process(imdb.read_raw(found.path), 10000, 80)
+    assert x_train.shape == (25000, 80) and x_test.shape == (25000, 80)
+    assert y_train.sum() == 12500 and y_test.sum() == 12500
+    assert x_train.max() == 9999 and x_train.min() == 0
+    # keras' widely printed first training review: "<START> this film was just brilliant ..."
+    (x_full, _), _ = imdb.process(imdb.read_raw(found.path), 10000, 1000)
+    first = x_full[0][x_full[0] > 0]
+    assert len(first) == 218
+    assert first[:10].tolist() == [1, 14, 22, 16, 43, 530, 973, 1622, 1385, 65]
+    np.testing.assert_array_equal(x_train[0], first[-80:])
+
+
+def test_one_epoch_of_imdb_lstm_beats_075(real_data, tmp_path):
+    metrics = runner.run("imdb_lstm", {"epochs": 1}, data_dir=real_data, output=tmp_path / "run",
+                         verbose=2)
+    assert metrics["data"]["test_examples"] == 25000
+    assert metrics["test"]["accuracy"] > 0.75, metrics["test"]
+    assert np.isfinite(metrics["test"]["loss"])

@@ -1,0 +1,147 @@
+"""The shared runner: clipping, the run directory, seeds, step limits, checkpoints, resume."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo import runner
+from zoo.data import imdb
+from zoo.errors import UsageError
+from zoo.io import atomic_write
+from zoo.registry import REGISTRY
+from zoo.training import ZooModel, clip_gradients
+
+SMOKE = dict(REGISTRY["imdb_lstm"].smoke, epochs=2)
+
+
+def norm(t):
+    return float(tf.norm(t))
+
+
+def test_clip_by_norm_brings_each_large_gradient_to_exactly_the_clip_norm():
+    big, small = tf.constant([30.0, 40.0]), tf.constant([0.3, 0.4])
+    clipped_big, clipped_small, missing = clip_gradients([big, small, None], 5.0, "norm")
+    assert norm(clipped_big) == pytest.approx(5.0, abs=1e-6)
+    np.testing.assert_allclose(clipped_small, small)  # under the norm: untouched
+    assert missing is None
+
+
+def test_clip_by_global_norm():
+    grads = [tf.constant([30.0, 0.0]), tf.constant([0.0, 40.0])]
+    clipped = clip_gradients(grads, 5.0, "global")
+    assert float(tf.linalg.global_norm(clipped)) == pytest.approx(5.0, abs=1e-6)
+    np.testing.assert_allclose(clipped[0], [3.0, 0.0], atol=1e-6)
+
+
+def test_no_clip_norm_means_no_clipping():
+    grads = [tf.constant([30.0, 40.0])]
+    np.testing.assert_array_equal(clip_gradients(grads, None)[0], grads[0])
+
+
+class Linear(ZooModel):
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")
+
+    def call(self, x):
+        return self.dense(x)
+
+
+@pytest.mark.parametrize("mode", ["norm", "global"])
+def test_train_step_applies_the_clipped_gradient(mode):
+    model = Linear()
+    model.compile(optimizer=keras.optimizers.SGD(1.0), loss="mse", clip_norm=0.5, clip_mode=mode)
+    x = np.full((4, 3), 10.0, "float32")
+    y = np.full((4, 1), 100.0, "float32")  # gradient norm ~3,500: far above 0.5
+    model.train_on_batch(x, y)
+    step = model.dense.kernel.numpy()  # SGD(1.0) from zeros: the weights are minus the gradient
+    assert np.linalg.norm(step) == pytest.approx(0.5, abs=1e-6)
+
+
+def test_unknown_clip_mode_is_refused():
+    with pytest.raises(UsageError, match="clip_mode='max'"):
+        Linear().compile(optimizer="sgd", loss="mse", clip_norm=1.0, clip_mode="max")
+
+
+def test_run_writes_the_whole_run_directory(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    metrics = runner.run("imdb_lstm", SMOKE, data_dir=tiny_data, output=out, verbose=0)
+    for name in ("config.json", "metrics.json", "history.json", "curves.png", "model.keras"):
+        assert (out / name).is_file(), name
+    assert list((out / "logs").rglob("events.out.tfevents.*")), "no TensorBoard logs"
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved == json.loads(json.dumps(metrics))
+    assert saved["params"] == 757
+    assert saved["config"]["units"] == 4 and saved["config"]["epochs"] == 2
+    assert set(saved["test"]) >= {"loss", "accuracy"}
+    assert len(saved["epoch_seconds"]) == 2 and saved["train_examples_per_second"] > 0
+    assert saved["history"]["loss"] and saved["history"]["val_accuracy"]
+    assert saved["data"]["sha256"] == json.loads(json.dumps(saved["data"]))["sha256"]
+
+    # The test figure covers all 37 test reviews (batch 8: the last batch has 5).
+    model = keras.saving.load_model(out / "model.keras")
+    _, (x_test, y_test) = imdb.process(imdb.read_raw(tiny_data / "imdb" / "imdb.npz"), 50, 6)
+    predicted = (model.predict(x_test, verbose=0)[:, 0] > 0.5).astype(int)
+    assert saved["test"]["accuracy"] == pytest.approx(np.mean(predicted == y_test), abs=1e-6)
+    assert runner.evaluate_run(out, data_dir=tiny_data, verbose=0) == pytest.approx(saved["test"])
+
+
+def test_same_seed_same_run(tiny_data, tmp_path):
+    first = runner.run("imdb_lstm", SMOKE, data_dir=tiny_data, output=tmp_path / "a", verbose=0)
+    second = runner.run("imdb_lstm", SMOKE, data_dir=tiny_data, output=tmp_path / "b", verbose=0)
+    assert first["history"] == second["history"]
+    assert first["test"] == second["test"]
+
+
+def test_max_steps_stops_mid_epoch(tiny_data, tmp_path):
+    metrics = runner.run("imdb_lstm", dict(SMOKE, max_steps=3), data_dir=tiny_data,
+                         output=tmp_path / "run", verbose=0)
+    assert metrics["steps_trained"] == 3
+    assert metrics["epochs_trained"] == 1
+
+
+def test_resume_continues_from_the_last_checkpoint(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    one = runner.run("imdb_lstm", dict(SMOKE, epochs=1), data_dir=tiny_data, output=out,
+                     verbose=0)
+    index = json.loads((out / "checkpoints" / "checkpoint.json").read_text())
+    assert index["epoch"] == 1 and (out / "checkpoints" / index["weights"]).is_file()
+    with pytest.raises(UsageError, match="already holds a run"):
+        runner.run("imdb_lstm", SMOKE, data_dir=tiny_data, output=out, verbose=0)
+
+    two = runner.run("imdb_lstm", {"epochs": 3}, data_dir=tiny_data, output=out, resume=True,
+                     verbose=0)
+    steps_per_epoch = one["steps_trained"]
+    assert two["steps_trained"] == 3 * steps_per_epoch  # optimizer state carried on
+    assert two["epochs_trained"] == 3
+    assert two["history"]["loss"][0] == one["history"]["loss"][0]
+    assert two["config"]["units"] == 4  # the run's own recipe, not the default
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [
+        "checkpoint.json", "epoch-0003.weights.h5"]
+
+
+def test_an_interrupted_write_leaves_the_old_file(tmp_path):
+    target = tmp_path / "metrics.json"
+    target.write_text("old")
+
+    def crash(tmp):
+        tmp.write_text("half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, crash)
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_runs_inside_a_distribution_strategy(tiny_data, tmp_path):
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    with strategy.scope():
+        metrics = runner.run("imdb_lstm", dict(SMOKE, epochs=1), data_dir=tiny_data,
+                             output=tmp_path / "run", verbose=0)
+    assert metrics["test"]["accuracy"] >= 0

@@ -1,0 +1,3 @@
+"""zoo: the classic LSTM/GRU tutorials, reproduced and beaten, in TensorFlow 2 / Keras 3."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,155 @@
+"""Recipes: one record of defaults per model, overridable from the command line.
+
+Every recipe extends `Recipe`, so every model has the training settings below. Overrides
+arrive as strings (`--set key=value`) or JSON values and are checked against the recipe's
+field names and types: a typo or a wrong type is an error, never a silently ignored flag.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from zoo.errors import UsageError
+
+R = TypeVar("R", bound="Recipe")
+
+CLIP_MODES = ("norm", "global")
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """Training settings shared by every model.
+
+    Attributes:
+        epochs: passes over the training data.
+        batch_size: examples per training and evaluation batch.
+        learning_rate: Adam's step size.
+        clip_norm: gradient clipping threshold; `None` turns clipping off.
+        clip_mode: "norm" clips each gradient with `tf.clip_by_norm`; "global" clips all of
+            them together with `tf.clip_by_global_norm`.
+        max_steps: stop after this many training batches in all, even mid-epoch (0: no
+            limit); training ends at `epochs` or `max_steps`, whichever comes first.
+        validation_split: fraction of the training examples held out for validation.
+        seed: seeds weights, dropout and shuffling, so a run can be repeated.
+    """
+
+    epochs: int = 4
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    clip_norm: float | None = None
+    clip_mode: str = "norm"
+    max_steps: int = 0
+    validation_split: float = 0.1
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        require(self, "epochs", self.epochs >= 1, "an integer >= 1")
+        require(self, "batch_size", self.batch_size >= 1, "an integer >= 1")
+        require(self, "learning_rate", self.learning_rate > 0, "a number > 0")
+        require(
+            self, "clip_norm", self.clip_norm is None or self.clip_norm > 0, "a number > 0 or none"
+        )
+        require(self, "clip_mode", self.clip_mode in CLIP_MODES, " or ".join(CLIP_MODES))
+        require(self, "max_steps", self.max_steps >= 0, "an integer >= 0 (0: no limit)")
+        require(
+            self, "validation_split", 0 < self.validation_split < 1, "a fraction between 0 and 1"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def require(recipe: Recipe, name: str, ok: bool, accepted: str) -> None:
+    if not ok:
+        raise UsageError(f"{name}={getattr(recipe, name)!r} is not accepted; expected {accepted}")
+
+
+def fields(recipe: Recipe | type[Recipe]) -> dict[str, Any]:
+    """The recipe's settings and their types."""
+    cls = recipe if isinstance(recipe, type) else type(recipe)
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def override(recipe: R, values: Mapping[str, Any]) -> R:
+    """Returns `recipe` with `values` replacing its settings.
+
+    Values may be strings as typed on a command line (`"0.5"`, `"none"`, `"true"`) or
+    already-typed JSON values. Raises `UsageError` naming the key or value and what would
+    be accepted.
+    """
+    known = fields(recipe)
+    parsed = {}
+    for key, value in values.items():
+        if key not in known:
+            raise UsageError(
+                f"unknown setting {key!r} for {type(recipe).__name__}; "
+                f"accepted: {', '.join(sorted(known))}"
+            )
+        parsed[key] = _parse(key, value, known[key])
+    return dataclasses.replace(recipe, **parsed)
+
+
+def parse_assignments(items: list[str]) -> dict[str, str]:
+    """Turns `["key=value", ...]` into a dict, rejecting items without `=`."""
+    result = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--set {item!r} is not of the form key=value")
+        result[key.strip()] = value.strip()
+    return result
+
+
+def _parse(key: str, value: Any, kind: Any) -> Any:
+    optional = _is_optional(kind)
+    base = _base_type(kind)
+    name = base.__name__ + (" or none" if optional else "")
+    if optional and (value is None or (isinstance(value, str) and value.lower() == "none")):
+        return None
+    try:
+        if isinstance(value, str):
+            return _parse_string(value, base)
+        return _coerce(value, base)
+    except ValueError:
+        raise UsageError(f"{key}={value!r} is not a valid {name}") from None
+
+
+def _parse_string(value: str, base: type) -> Any:
+    if base is bool:
+        lowered = value.lower()
+        if lowered in ("true", "1", "yes"):
+            return True
+        if lowered in ("false", "0", "no"):
+            return False
+        raise ValueError(value)
+    if base is float:
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(value)
+        return number
+    return base(value)
+
+
+def _coerce(value: Any, base: type) -> Any:
+    if base is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, base) and not (base is int and isinstance(value, bool)):
+        return value
+    raise ValueError(value)
+
+
+def _is_optional(kind: Any) -> bool:
+    return isinstance(kind, types.UnionType) and type(None) in typing.get_args(kind)
+
+
+def _base_type(kind: Any) -> type:
+    if isinstance(kind, types.UnionType):
+        (base,) = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        return base
+    return kind

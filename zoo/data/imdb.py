@@ -1,0 +1,91 @@
+"""IMDB reviews as word-rank ids, exactly as `keras.datasets.imdb.load_data` yields them.
+
+The raw `imdb.npz` (keras' own format) comes from the data directory when it holds
+`imdb/imdb.npz`, else from keras' download and cache. Either way the same processing is
+applied: keras' shuffle (seed 113), start id 1, OOV id 2, ranks offset by 3, ids at or
+above `num_words` replaced by the OOV id; then `pad_sequences` to `maxlen`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zoo.config import Recipe
+from zoo.data.files import DataFile, download, find_local
+from zoo.data.pipeline import Datasets, array_datasets
+from zoo.errors import DataError
+
+RELATIVE_PATH = "imdb/imdb.npz"
+ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb.npz"
+KERAS_SHA256 = "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f"
+
+START_ID = 1
+OOV_ID = 2
+INDEX_FROM = 3
+SHUFFLE_SEED = 113
+
+
+def locate(data_dir) -> DataFile:
+    """The checked local `imdb/imdb.npz`, else keras' cached download."""
+    return find_local(data_dir, RELATIVE_PATH) or download(
+        "imdb.npz", ORIGIN, KERAS_SHA256, data_dir=data_dir, relative=RELATIVE_PATH
+    )
+
+
+def read_raw(path) -> dict[str, np.ndarray]:
+    """Reads keras' `imdb.npz`; call only on a file that passed its checksum.
+
+    Its ragged reviews are pickled object arrays. Keras' own reader unpickles nothing but
+    numpy arrays, so even a file that was never checked cannot run code.
+    """
+    from keras.src.datasets import npz_utils
+
+    try:
+        arrays = npz_utils.load_npz(path)
+    except Exception as error:
+        raise DataError(f"{path} is not a readable IMDB .npz file ({error})") from None
+    missing = {"x_train", "y_train", "x_test", "y_test"} - set(arrays)
+    if missing:
+        raise DataError(
+            f"{path} lacks {', '.join(sorted(missing))}; expected keras' imdb.npz with "
+            "x_train, y_train, x_test, y_test"
+        )
+    return arrays
+
+
+def process(raw: dict[str, np.ndarray], num_words: int, maxlen: int):
+    """Keras' `load_data(num_words=...)` processing, then `pad_sequences(maxlen=...)`.
+
+    Returns `(x_train, y_train), (x_test, y_test)`: int32 ids of shape (n, maxlen),
+    padded and truncated at the front, and int64 labels.
+    """
+    from keras.utils import pad_sequences
+
+    # One generator for both splits, in this order, as keras does.
+    rng = np.random.RandomState(SHUFFLE_SEED)
+    splits = []
+    for x_key, y_key in (("x_train", "y_train"), ("x_test", "y_test")):
+        x, y = raw[x_key], raw[y_key]
+        order = np.arange(len(x))
+        rng.shuffle(order)
+        sequences = [_encode(x[i], num_words) for i in order]
+        padded = pad_sequences(sequences, maxlen=maxlen, dtype="int32")
+        splits.append((padded, np.asarray(y)[order].astype("int64")))
+    return splits[0], splits[1]
+
+
+def _encode(review, num_words: int) -> np.ndarray:
+    ids = np.concatenate([[START_ID], np.asarray(review, dtype=np.int64) + INDEX_FROM])
+    ids[ids >= num_words] = OOV_ID
+    return ids
+
+
+def load(recipe: Recipe, data_dir) -> Datasets:
+    """Training, validation and test pipelines for a recipe with `vocab_size`, `sequence_length`."""
+    found = locate(data_dir)
+    (x_train, y_train), (x_test, y_test) = process(
+        read_raw(found.path), recipe.vocab_size, recipe.sequence_length
+    )
+    info = {"dataset": "imdb", "path": str(found.path), "sha256": found.sha256,
+            "source": found.source}
+    return array_datasets(x_train, y_train, x_test, y_test, recipe, info)

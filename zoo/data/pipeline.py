@@ -1,0 +1,68 @@
+"""The one place where in-memory arrays become `tf.data` pipelines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.config import Recipe
+
+
+@dataclass
+class Datasets:
+    """What every dataset module hands the runner.
+
+    Attributes:
+        train: shuffled training batches.
+        validation: batches held out from the training data, used during training.
+        test: every test example (the last partial batch included), evaluated once.
+        train_examples: examples in one pass over `train`.
+        info: where the data came from (paths, sha256s), recorded in `metrics.json`.
+    """
+
+    train: tf.data.Dataset
+    validation: tf.data.Dataset
+    test: tf.data.Dataset
+    train_examples: int
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def split_validation(x: np.ndarray, y: np.ndarray, fraction: float):
+    """Holds out the last `fraction` of the (already shuffled) training examples."""
+    held_out = max(1, int(round(len(x) * fraction)))
+    if held_out >= len(x):
+        raise ValueError(f"validation_split={fraction} leaves no training examples of {len(x)}")
+    return (x[:-held_out], y[:-held_out]), (x[-held_out:], y[-held_out:])
+
+
+def array_datasets(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
+                   y_test: np.ndarray, recipe: Recipe, info: dict[str, Any]) -> Datasets:
+    """Cached, shuffled, batched and prefetched pipelines over training, validation and test."""
+    (x_fit, y_fit), (x_val, y_val) = split_validation(x_train, y_train, recipe.validation_split)
+    train = (
+        tf.data.Dataset.from_tensor_slices((x_fit, y_fit))
+        .cache()
+        .shuffle(len(x_fit), seed=recipe.seed, reshuffle_each_iteration=True)
+        .batch(recipe.batch_size)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    return Datasets(
+        train=train,
+        validation=_evaluation(x_val, y_val, recipe.batch_size),
+        test=_evaluation(x_test, y_test, recipe.batch_size),
+        train_examples=len(x_fit),
+        info={**info, "train_examples": len(x_fit), "validation_examples": len(x_val),
+              "test_examples": len(x_test)},
+    )
+
+
+def _evaluation(x: np.ndarray, y: np.ndarray, batch_size: int) -> tf.data.Dataset:
+    return (
+        tf.data.Dataset.from_tensor_slices((x, y))
+        .batch(batch_size)
+        .cache()
+        .prefetch(tf.data.AUTOTUNE)
+    )

@@ -1,0 +1,64 @@
+"""The TensorFlow 2 "stacked LSTMCell on IMDB" tutorial, with only Keras 3's forced changes:
+the first cell's dropout mask is reset in `call`, `training=` is passed by keyword, and
+`Embedding` no longer takes `input_length`. Its data comes from `zoo.data.imdb` (the same
+arrays as `keras.datasets.imdb.load_data(num_words=10000)` plus `pad_sequences(maxlen=80)`),
+because keras' download cannot run offline.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import layers
+
+from zoo.data import imdb
+
+batchsz = 128
+total_words = 10000
+max_review_len = 80
+embedding_len = 100
+
+
+class MyRNN(keras.Model):
+    def __init__(self, units):
+        super().__init__()
+        self.state0 = [tf.zeros([batchsz, units]), tf.zeros([batchsz, units])]
+        self.state1 = [tf.zeros([batchsz, units]), tf.zeros([batchsz, units])]
+        self.embedding = layers.Embedding(total_words, embedding_len)
+        self.rnn_cell0 = layers.LSTMCell(units, dropout=0.2)
+        self.rnn_cell1 = layers.LSTMCell(units)
+        self.outlayer = layers.Dense(1)
+
+    def call(self, inputs, training=None):
+        self.rnn_cell0.reset_dropout_mask()
+        x = inputs
+        x = self.embedding(x)
+        state0 = self.state0
+        state1 = self.state1
+        for word in tf.unstack(x, axis=1):
+            out0, state0 = self.rnn_cell0(word, state0, training=training)
+            out1, state1 = self.rnn_cell1(out0, state1, training=training)
+        x = self.outlayer(out1)
+        prob = tf.sigmoid(x)
+        return prob
+
+
+def train_tutorial(data_dir, epochs: int = 4, callbacks=(), verbose="auto"):
+    """Runs the tutorial's script; returns (model, test results of its final evaluate)."""
+    raw = imdb.read_raw(imdb.locate(data_dir).path)
+    (x_train, y_train), (x_test, y_test) = imdb.process(raw, total_words, max_review_len)
+    db_train = tf.data.Dataset.from_tensor_slices((x_train, y_train))
+    db_train = db_train.shuffle(1000).batch(batchsz, drop_remainder=True)
+    db_test = tf.data.Dataset.from_tensor_slices((x_test, y_test))
+    db_test = db_test.batch(batchsz, drop_remainder=True)
+
+    units = 64
+    model = MyRNN(units)
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.001),
+        loss=keras.losses.BinaryCrossentropy(),
+        metrics=["accuracy"],
+    )
+    model.fit(db_train, epochs=epochs, validation_data=db_test, callbacks=list(callbacks),
+              verbose=verbose)
+    return model, model.evaluate(db_test, return_dict=True, verbose=verbose)

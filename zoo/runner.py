@@ -1,0 +1,307 @@
+"""The one runner: trains any registered model, evaluates it once on the test set, and keeps
+everything a run produced in one run directory.
+
+    config.json     model name and every setting used
+    checkpoints/    weights and optimizer state after each epoch (for --resume)
+    logs/           TensorBoard logs
+    history.json    per-epoch training and validation metrics
+    curves.png      the same, as training curves
+    model.keras     the trained model (keras.saving.load_model, after import zoo.registry)
+    metrics.json    test metrics, timings, parameter count, data checksums
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo import config as config_lib
+from zoo import plots
+from zoo.data.files import resolve_data_dir
+from zoo.errors import UsageError, ZooError
+from zoo.io import atomic_write, write_json
+from zoo.registry import ModelSpec, get_spec
+
+CHECKPOINT_INDEX = "checkpoint.json"
+
+
+def build_model(spec: ModelSpec, recipe: config_lib.Recipe) -> keras.Model:
+    """The spec's model, built (weights created) by calling it on an example batch."""
+    model = spec.build_model(recipe)
+    inputs, _ = spec.example_batch(recipe, 2, np.random.default_rng(0))
+    model(inputs)
+    return model
+
+
+def compile_model(spec: ModelSpec, recipe: config_lib.Recipe, model: keras.Model) -> keras.Model:
+    model.compile(
+        optimizer=keras.optimizers.Adam(recipe.learning_rate),
+        loss=spec.loss(),
+        metrics=spec.metrics(),
+        clip_norm=recipe.clip_norm,
+        clip_mode=recipe.clip_mode,
+    )
+    return model
+
+
+def build_and_compile(spec: ModelSpec, recipe: config_lib.Recipe) -> keras.Model:
+    """Builds and compiles inside the current `tf.distribute` strategy's scope (the default
+    strategy unless the caller entered another), so multi-device training is a setting."""
+    with tf.distribute.get_strategy().scope():
+        return compile_model(spec, recipe, build_model(spec, recipe))
+
+
+@dataclass
+class EpochRecord:
+    """What the run has learnt so far; saved with each checkpoint so --resume continues it."""
+
+    history: dict[str, list[float]] = field(default_factory=dict)
+    epoch_seconds: list[float] = field(default_factory=list)
+    train_seconds: list[float] = field(default_factory=list)
+    train_examples: list[int] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.epoch_seconds)
+
+    def examples_per_second(self) -> float | None:
+        """Training examples per second (validation excluded), median over the epochs after
+        the first, whose time includes tracing; the first epoch's when it is the only one."""
+        rates = [n / s for n, s in zip(self.train_examples, self.train_seconds) if s > 0]
+        if not rates:
+            return None
+        return statistics.median(rates[1:] or rates)
+
+
+class EpochRecorder(keras.callbacks.Callback):
+    """Times each epoch's training (up to validation) and keeps the per-epoch logs."""
+
+    def __init__(self, record: EpochRecord, batch_size: int, examples_per_epoch: int):
+        super().__init__()
+        self.record = record
+        self.batch_size = batch_size
+        self.examples_per_epoch = examples_per_epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+        self._train_end = None
+        self._batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._batches += 1
+
+    def on_test_begin(self, logs=None):
+        if self._train_end is None:
+            self._train_end = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        end = time.perf_counter()
+        train_end = self._train_end or end
+        self.record.epoch_seconds.append(round(end - self._start, 3))
+        self.record.train_seconds.append(round(train_end - self._start, 3))
+        self.record.train_examples.append(
+            min(self._batches * self.batch_size, self.examples_per_epoch)
+        )
+        for key, value in (logs or {}).items():
+            self.record.history.setdefault(key, []).append(float(value))
+
+
+class StepLimit(keras.callbacks.Callback):
+    """Stops training after `max_steps` optimizer steps in all (resumed steps included)."""
+
+    def __init__(self, max_steps: int):
+        super().__init__()
+        self.max_steps = max_steps
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations.numpy()) >= self.max_steps:
+            self.model.stop_training = True
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """After each epoch: weights and optimizer state, then an index naming them, both atomic.
+
+    An interrupted save leaves the index pointing at the previous, complete checkpoint.
+    """
+
+    def __init__(self, directory: Path, record: EpochRecord):
+        super().__init__()
+        self.directory = directory
+        self.record = record
+
+    def on_epoch_end(self, epoch, logs=None):
+        name = f"epoch-{epoch + 1:04d}.weights.h5"
+        atomic_write(self.directory / name, self.model.save_weights)
+        previous = read_checkpoint_index(self.directory)
+        write_json(
+            self.directory / CHECKPOINT_INDEX,
+            {"weights": name, "epoch": epoch + 1, "record": self.record.__dict__},
+        )
+        if previous and previous["weights"] != name:
+            (self.directory / previous["weights"]).unlink(missing_ok=True)
+
+
+def read_checkpoint_index(directory: Path) -> dict[str, Any] | None:
+    index = directory / CHECKPOINT_INDEX
+    if not index.is_file():
+        return None
+    try:
+        return json.loads(index.read_text())
+    except json.JSONDecodeError as error:
+        raise ZooError(f"{index} is not valid JSON ({error}); the checkpoint is unusable") from None
+
+
+def default_run_dir(name: str) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / name / stamp
+
+
+def latest_run_dir(name: str) -> Path:
+    candidates = sorted(p for p in (Path("runs") / name).glob("*") if p.is_dir())
+    if not candidates:
+        raise UsageError(f"--resume found no run of {name!r} under runs/{name}/; pass --output DIR")
+    return candidates[-1]
+
+
+def read_run_config(run_dir: Path) -> tuple[ModelSpec, config_lib.Recipe]:
+    """The spec and recipe a run directory was made with."""
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise UsageError(f"{str(run_dir)!r} is not a run directory (it has no config.json)")
+    try:
+        saved = json.loads(path.read_text())
+        spec = get_spec(saved["model"])
+        recipe = config_lib.override(spec.recipe, saved["config"])
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise ZooError(f"{path} is not a zoo run config ({error!r})") from None
+    return spec, recipe
+
+
+def run(
+    name: str,
+    overrides: dict[str, Any] | None = None,
+    *,
+    data_dir: str | Path | None = None,
+    output: str | Path | None = None,
+    resume: bool = False,
+    verbose: int | str = "auto",
+) -> dict[str, Any]:
+    """Trains `name` with its recipe plus `overrides`, evaluates on the test set once, and
+    writes the run directory. Returns the contents of `metrics.json`."""
+    spec = get_spec(name)
+    overrides = dict(overrides or {})
+    if resume:
+        run_dir = Path(output) if output else latest_run_dir(name)
+        saved_spec, saved_recipe = read_run_config(run_dir)
+        if saved_spec.name != name:
+            raise UsageError(f"{run_dir} is a run of {saved_spec.name!r}, not of {name!r}")
+        recipe = config_lib.override(saved_recipe, overrides)
+        checkpoint = read_checkpoint_index(run_dir / "checkpoints")
+    else:
+        run_dir = Path(output) if output else default_run_dir(name)
+        if (run_dir / "config.json").exists():
+            raise UsageError(
+                f"{run_dir} already holds a run; pass --resume to continue it, or another --output"
+            )
+        recipe = config_lib.override(spec.recipe, overrides)
+        checkpoint = None
+    data_dir = resolve_data_dir(data_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json(run_dir / "config.json", {"model": name, "config": recipe.to_dict()})
+
+    keras.utils.set_random_seed(recipe.seed)
+    data = spec.load_data(recipe, data_dir)
+    model = build_and_compile(spec, recipe)
+
+    record = EpochRecord()
+    initial_epoch = 0
+    if checkpoint:
+        model.optimizer.build(model.trainable_variables)
+        model.load_weights(run_dir / "checkpoints" / checkpoint["weights"])
+        record = EpochRecord(**checkpoint["record"])
+        initial_epoch = checkpoint["epoch"]
+
+    callbacks: list[keras.callbacks.Callback] = [
+        EpochRecorder(record, recipe.batch_size, data.train_examples),
+        EpochCheckpoint(run_dir / "checkpoints", record),
+        keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")),
+    ]
+    if recipe.max_steps:
+        callbacks.append(StepLimit(recipe.max_steps))
+    started = datetime.now(timezone.utc)
+    if initial_epoch < recipe.epochs and not _step_limit_reached(model, recipe):
+        model.fit(
+            data.train,
+            validation_data=data.validation,
+            epochs=recipe.epochs,
+            initial_epoch=initial_epoch,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
+    test = model.evaluate(data.test, return_dict=True, verbose=verbose)
+
+    atomic_write(run_dir / "model.keras", model.save)
+    write_json(run_dir / "history.json", record.history)
+    plots.training_curves(record.history, run_dir / "curves.png", f"{name} ({run_dir.name})")
+    metrics = {
+        "model": name,
+        "config": recipe.to_dict(),
+        "params": count_params(model),
+        "test": {k: float(v) for k, v in test.items()},
+        "history": record.history,
+        "epochs_trained": record.epochs,
+        "steps_trained": int(model.optimizer.iterations.numpy()),
+        "epoch_seconds": record.epoch_seconds,
+        "train_seconds": record.train_seconds,
+        "train_examples_per_second": _round(record.examples_per_second()),
+        "data": data.info,
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
+        "run_dir": str(run_dir),
+    }
+    write_json(run_dir / "metrics.json", metrics)
+    return metrics
+
+
+def evaluate_run(run_dir: str | Path, *, data_dir: str | Path | None = None,
+                 verbose: int | str = "auto") -> dict[str, float]:
+    """Evaluates a run's trained model (or, if it did not finish, its last checkpoint) on the
+    test set."""
+    run_dir = Path(run_dir)
+    spec, recipe = read_run_config(run_dir)
+    weights = run_dir / "model.keras"
+    if not weights.is_file():
+        checkpoint = read_checkpoint_index(run_dir / "checkpoints")
+        if checkpoint is None:
+            raise ZooError(f"{run_dir} has neither model.keras nor a checkpoint to evaluate")
+        weights = run_dir / "checkpoints" / checkpoint["weights"]
+    data = spec.load_data(recipe, resolve_data_dir(data_dir))
+    model = build_and_compile(spec, recipe)
+    try:
+        model.load_weights(weights)
+    except Exception as error:
+        raise ZooError(f"cannot load weights from {weights}: {error}") from None
+    test = model.evaluate(data.test, return_dict=True, verbose=verbose)
+    return {k: float(v) for k, v in test.items()}
+
+
+def count_params(model: keras.Model) -> int:
+    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+def _step_limit_reached(model: keras.Model, recipe: config_lib.Recipe) -> bool:
+    return bool(recipe.max_steps) and int(model.optimizer.iterations.numpy()) >= recipe.max_steps
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)

@@ -1,0 +1,65 @@
+"""The training step every zoo model shares: Keras' own, with gradient clipping added."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras.src.losses.loss import unscale_loss_for_distribution
+
+from zoo.config import CLIP_MODES
+from zoo.errors import UsageError
+
+
+def clip_gradients(gradients: list, clip_norm: float | None, mode: str = "norm") -> list:
+    """Clips gradients to `clip_norm`: each on its own ("norm") or all together ("global").
+
+    `None` gradients (variables the loss does not reach) pass through unchanged.
+    """
+    if clip_norm is None:
+        return list(gradients)
+    if mode == "norm":
+        return [None if g is None else tf.clip_by_norm(g, clip_norm) for g in gradients]
+    if mode == "global":
+        clipped, _ = tf.clip_by_global_norm(gradients, clip_norm)
+        return clipped
+    raise UsageError(f"clip_mode={mode!r} is not accepted; expected {' or '.join(CLIP_MODES)}")
+
+
+class ZooModel(keras.Model):
+    """Base class of every zoo model: `compile` takes the clipping settings, `train_step` uses them.
+
+    Args of `compile`, beyond Keras' own:
+        clip_norm: clip gradients to this norm; `None` leaves them alone.
+        clip_mode: "norm" (`tf.clip_by_norm` on each gradient) or "global"
+            (`tf.clip_by_global_norm` over all of them).
+    """
+
+    def compile(self, *args, clip_norm: float | None = None, clip_mode: str = "norm", **kwargs):
+        if clip_mode not in CLIP_MODES:
+            raise UsageError(
+                f"clip_mode={clip_mode!r} is not accepted; expected {' or '.join(CLIP_MODES)}"
+            )
+        self.clip_norm = clip_norm
+        self.clip_mode = clip_mode
+        super().compile(*args, **kwargs)
+
+    def train_step(self, data):
+        # Keras' TensorFlow train_step (keras/src/backend/tensorflow/trainer.py), with the
+        # gradients clipped between the tape and the optimizer.
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self._compute_loss(
+                x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
+            )
+            self._loss_tracker.update_state(
+                unscale_loss_for_distribution(loss),
+                sample_weight=tf.shape(tf.nest.flatten(x)[0])[0],
+            )
+            loss = self.optimizer.scale_loss(loss)
+        gradients = tape.gradient(loss, self.trainable_weights)
+        gradients = clip_gradients(
+            gradients, getattr(self, "clip_norm", None), getattr(self, "clip_mode", "norm")
+        )
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
