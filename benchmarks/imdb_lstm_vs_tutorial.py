@@ -20,6 +20,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--data-dir")
     parser.add_argument("--zoo-first", action="store_true", help="train zoo's model first")
+    parser.add_argument("--output", help="keep zoo's run directory here (default: discard it)")
     args = parser.parse_args()
     data_dir = resolve_data_dir(args.data_dir)
 
@@ -33,9 +34,9 @@ def main() -> None:
                 "test_accuracy": test["accuracy"], "test_examples": 25000 // batchsz * batchsz}
 
     def zoo():
-        with tempfile.TemporaryDirectory() as out:
+        with tempfile.TemporaryDirectory() as scratch:
             metrics = run("imdb_lstm", {"epochs": args.epochs}, data_dir=data_dir,
-                          output=out, verbose=2)
+                          output=args.output or scratch, verbose=2)
         return {"train_examples_per_second": metrics["train_examples_per_second"],
                 "train_seconds": metrics["train_seconds"],
                 "test_accuracy": metrics["test"]["accuracy"],

@@ -105,7 +105,20 @@ def test_get_config_round_trip(spec, model, tmp_path):
     model.save(path)
     reloaded = keras.saving.load_model(path)
     assert reloaded.get_config() == model.get_config()
+    assert not reloaded.compiled  # this model was never compiled
     np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded(x)), expected, atol=1e-6)
+
+
+def test_compiled_model_reloads_compiled_with_its_clipping(spec, model, tmp_path):
+    recipe = config_lib.override(smoke_recipe(spec), {"clip_norm": 2.5, "clip_mode": "global"})
+    compile_model(spec, recipe, model)
+    x, y = batch(spec, 8)
+    model.train_on_batch(x, y)
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras")
+    assert reloaded.compiled and (reloaded.clip_norm, reloaded.clip_mode) == (2.5, "global")
+    np.testing.assert_allclose(reloaded.evaluate(x, y, verbose=0), model.evaluate(x, y, verbose=0),
+                               rtol=1e-6)
 
 
 def test_one_train_step_lowers_the_loss(spec, model):

@@ -98,6 +98,25 @@ def test_same_seed_same_run(tiny_data, tmp_path):
     assert first["test"] == second["test"]
 
 
+@pytest.mark.parametrize("restore_best", [True, False])
+def test_restore_best_evaluates_the_epoch_with_lowest_validation_loss(tiny_data, tmp_path,
+                                                                      restore_best):
+    overrides = dict(SMOKE, epochs=4, learning_rate=0.05, restore_best=restore_best)
+    out = tmp_path / "run"
+    metrics = runner.run("imdb_lstm", overrides, data_dir=tiny_data, output=out, verbose=0)
+    val_loss = metrics["history"]["val_loss"]
+    expected = int(np.argmin(val_loss)) + 1 if restore_best else 4
+    assert metrics["evaluated_epoch"] == expected
+    assert metrics["steps_trained"] == 4 * 7  # 45 examples in batches of 8, whatever is restored
+    model = keras.saving.load_model(out / "model.keras")
+    runner.compile_model(REGISTRY["imdb_lstm"], runner.config_lib.override(
+        REGISTRY["imdb_lstm"].recipe, overrides), model)
+    data = REGISTRY["imdb_lstm"].load_data(
+        runner.config_lib.override(REGISTRY["imdb_lstm"].recipe, overrides), tiny_data)
+    validation = model.evaluate(data.validation, return_dict=True, verbose=0)
+    assert validation["loss"] == pytest.approx(val_loss[expected - 1], rel=1e-5)
+
+
 def test_max_steps_stops_mid_epoch(tiny_data, tmp_path):
     metrics = runner.run("imdb_lstm", dict(SMOKE, max_steps=3), data_dir=tiny_data,
                          output=tmp_path / "run", verbose=0)
@@ -122,7 +141,7 @@ def test_resume_continues_from_the_last_checkpoint(tiny_data, tmp_path):
     assert two["history"]["loss"][0] == one["history"]["loss"][0]
     assert two["config"]["units"] == 4  # the run's own recipe, not the default
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [
-        "checkpoint.json", "epoch-0003.weights.h5"]
+        "best.weights.h5", "checkpoint.json", "epoch-0003.weights.h5"]
 
 
 def test_an_interrupted_write_leaves_the_old_file(tmp_path):

@@ -35,6 +35,8 @@ class Recipe:
         max_steps: stop after this many training batches in all, even mid-epoch (0: no
             limit); training ends at `epochs` or `max_steps`, whichever comes first.
         validation_split: fraction of the training examples held out for validation.
+        restore_best: after training, go back to the weights of the epoch with the lowest
+            validation loss (as Keras' `restore_best_weights`) before the test evaluation.
         seed: seeds weights, dropout and shuffling, so a run can be repeated.
     """
 
@@ -45,6 +47,7 @@ class Recipe:
     clip_mode: str = "norm"
     max_steps: int = 0
     validation_split: float = 0.1
+    restore_best: bool = True
     seed: int = 1
 
     def __post_init__(self) -> None:

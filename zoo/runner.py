@@ -32,6 +32,7 @@ from zoo.io import atomic_write, write_json
 from zoo.registry import ModelSpec, get_spec
 
 CHECKPOINT_INDEX = "checkpoint.json"
+BEST_WEIGHTS = "best.weights.h5"
 
 
 def build_model(spec: ModelSpec, recipe: config_lib.Recipe) -> keras.Model:
@@ -128,23 +129,30 @@ class StepLimit(keras.callbacks.Callback):
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
-    """After each epoch: weights and optimizer state, then an index naming them, both atomic.
-
-    An interrupted save leaves the index pointing at the previous, complete checkpoint.
+    """After each epoch: weights and optimizer state, the best epoch's weights (lowest
+    validation loss), then an index naming them. Each file is written atomically and the
+    index last, so an interrupted save leaves the index pointing at complete files.
     """
 
-    def __init__(self, directory: Path, record: EpochRecord):
+    MONITOR = "val_loss"
+
+    def __init__(self, directory: Path, record: EpochRecord, best: dict[str, Any] | None = None):
         super().__init__()
         self.directory = directory
         self.record = record
+        self.best = best  # {"epoch": int, "val_loss": float, "weights": file name}
 
     def on_epoch_end(self, epoch, logs=None):
         name = f"epoch-{epoch + 1:04d}.weights.h5"
         atomic_write(self.directory / name, self.model.save_weights)
+        value = (logs or {}).get(self.MONITOR)
+        if value is not None and (self.best is None or value < self.best[self.MONITOR]):
+            atomic_write(self.directory / BEST_WEIGHTS, self.model.save_weights)
+            self.best = {"epoch": epoch + 1, self.MONITOR: float(value), "weights": BEST_WEIGHTS}
         previous = read_checkpoint_index(self.directory)
         write_json(
             self.directory / CHECKPOINT_INDEX,
-            {"weights": name, "epoch": epoch + 1, "record": self.record.__dict__},
+            {"weights": name, "epoch": epoch + 1, "best": self.best, "record": self.record.__dict__},
         )
         if previous and previous["weights"] != name:
             (self.directory / previous["weights"]).unlink(missing_ok=True)
@@ -225,14 +233,14 @@ def run(
     record = EpochRecord()
     initial_epoch = 0
     if checkpoint:
-        model.optimizer.build(model.trainable_variables)
-        model.load_weights(run_dir / "checkpoints" / checkpoint["weights"])
+        load_weights(model, run_dir / "checkpoints" / checkpoint["weights"])
         record = EpochRecord(**checkpoint["record"])
         initial_epoch = checkpoint["epoch"]
+    saver = EpochCheckpoint(run_dir / "checkpoints", record, checkpoint and checkpoint["best"])
 
     callbacks: list[keras.callbacks.Callback] = [
         EpochRecorder(record, recipe.batch_size, data.train_examples),
-        EpochCheckpoint(run_dir / "checkpoints", record),
+        saver,
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")),
     ]
     if recipe.max_steps:
@@ -246,7 +254,11 @@ def run(
             initial_epoch=initial_epoch,
             callbacks=callbacks,
             verbose=verbose,
+            shuffle=False,  # the training pipeline shuffles
         )
+    steps_trained = int(model.optimizer.iterations.numpy())
+    if recipe.restore_best and saver.best:
+        model.load_weights(run_dir / "checkpoints" / saver.best["weights"])
     test = model.evaluate(data.test, return_dict=True, verbose=verbose)
 
     atomic_write(run_dir / "model.keras", model.save)
@@ -259,7 +271,9 @@ def run(
         "test": {k: float(v) for k, v in test.items()},
         "history": record.history,
         "epochs_trained": record.epochs,
-        "steps_trained": int(model.optimizer.iterations.numpy()),
+        "steps_trained": steps_trained,
+        "evaluated_epoch": saver.best["epoch"] if recipe.restore_best and saver.best
+        else record.epochs,
         "epoch_seconds": record.epoch_seconds,
         "train_seconds": record.train_seconds,
         "train_examples_per_second": _round(record.examples_per_second()),
@@ -287,12 +301,19 @@ def evaluate_run(run_dir: str | Path, *, data_dir: str | Path | None = None,
         weights = run_dir / "checkpoints" / checkpoint["weights"]
     data = spec.load_data(recipe, resolve_data_dir(data_dir))
     model = build_and_compile(spec, recipe)
-    try:
-        model.load_weights(weights)
-    except Exception as error:
-        raise ZooError(f"cannot load weights from {weights}: {error}") from None
+    load_weights(model, weights)
     test = model.evaluate(data.test, return_dict=True, verbose=verbose)
     return {k: float(v) for k, v in test.items()}
+
+
+def load_weights(model: keras.Model, path: Path) -> None:
+    """Loads weights and optimizer state saved by this runner into a compiled model."""
+    model.optimizer.build(model.trainable_variables)
+    try:
+        model.load_weights(path)
+    except Exception as error:
+        reason = " ".join(str(error).split())[:300]
+        raise ZooError(f"cannot load weights from {path}: {reason}") from None
 
 
 def count_params(model: keras.Model) -> int:

@@ -34,6 +34,9 @@ class ZooModel(keras.Model):
             (`tf.clip_by_global_norm` over all of them).
     """
 
+    clip_norm: float | None = None
+    clip_mode: str = "norm"
+
     def compile(self, *args, clip_norm: float | None = None, clip_mode: str = "norm", **kwargs):
         if clip_mode not in CLIP_MODES:
             raise UsageError(
@@ -42,6 +45,19 @@ class ZooModel(keras.Model):
         self.clip_norm = clip_norm
         self.clip_mode = clip_mode
         super().compile(*args, **kwargs)
+
+    # The clipping settings travel with the compile config, so a reloaded `.keras` model
+    # trains exactly as the saved one did.
+    def get_compile_config(self):
+        config = super().get_compile_config()
+        if self.compiled:
+            config = {**config, "clip_norm": self.clip_norm, "clip_mode": self.clip_mode}
+        return config
+
+    def compile_from_config(self, config):
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
 
     def train_step(self, data):
         # Keras' TensorFlow train_step (keras/src/backend/tensorflow/trainer.py), with the
@@ -58,8 +74,6 @@ class ZooModel(keras.Model):
             )
             loss = self.optimizer.scale_loss(loss)
         gradients = tape.gradient(loss, self.trainable_weights)
-        gradients = clip_gradients(
-            gradients, getattr(self, "clip_norm", None), getattr(self, "clip_mode", "norm")
-        )
+        gradients = clip_gradients(gradients, self.clip_norm, self.clip_mode)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
