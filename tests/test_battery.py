@@ -15,6 +15,12 @@ EXPECTED_PARAMS = {
     # Embedding 10000*100 + LSTMCell 4*64*(100+64+1) + LSTMCell 4*64*(64+64+1) + Dense 64+1
     # smoke: 50*8 + 4*4*(8+4+1) + 4*4*(4+4+1) + 4+1
     "imdb_lstm": (1_075_329, 757),
+    # Dense 28*128+128 + LSTM 4*128*(128+128+1) + Dense 128*10+10
+    # smoke (8 units): 28*8+8 + 4*8*(8+8+1) + 8*10+10
+    "mnist_lstm": (136_586, 866),
+    # GRU (Keras' reset_after: two bias rows) 3*128*(28+128) + 2*3*128 + Dense 128*10+10
+    # smoke: 3*8*(28+8) + 2*3*8 + 8*10+10
+    "mnist_gru": (61_962, 1_002),
 }
 
 NAMES = sorted(REGISTRY)

@@ -19,6 +19,7 @@ from zoo.errors import UsageError
 R = TypeVar("R", bound="Recipe")
 
 CLIP_MODES = ("norm", "global")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,7 +29,8 @@ class Recipe:
     Attributes:
         epochs: passes over the training data.
         batch_size: examples per training and evaluation batch.
-        learning_rate: Adam's step size.
+        learning_rate: Adam's step size (its starting value, under a schedule).
+        lr_schedule: "constant", or "cosine" decay to 0 over the run's training steps.
         clip_norm: gradient clipping threshold; `None` turns clipping off.
         clip_mode: "norm" clips each gradient with `tf.clip_by_norm`; "global" clips all of
             them together with `tf.clip_by_global_norm`.
@@ -43,6 +45,7 @@ class Recipe:
     epochs: int = 4
     batch_size: int = 128
     learning_rate: float = 1e-3
+    lr_schedule: str = "constant"
     clip_norm: float | None = None
     clip_mode: str = "norm"
     max_steps: int = 0
@@ -57,6 +60,7 @@ class Recipe:
         require(
             self, "clip_norm", self.clip_norm is None or self.clip_norm > 0, "a number > 0 or none"
         )
+        require(self, "lr_schedule", self.lr_schedule in LR_SCHEDULES, " or ".join(LR_SCHEDULES))
         require(self, "clip_mode", self.clip_mode in CLIP_MODES, " or ".join(CLIP_MODES))
         require(self, "max_steps", self.max_steps >= 0, "an integer >= 0 (0: no limit)")
         require(

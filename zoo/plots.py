@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -27,6 +29,42 @@ def training_curves(history: dict[str, list[float]], path: Path, title: str) -> 
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title)
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100))
+    plt.close(fig)
+    return path
+
+
+def confusion_matrix(matrix: np.ndarray, path: Path, title: str) -> Path:
+    """Counts of (true, predicted) classes, with the counts written in the cells."""
+    n = matrix.shape[0]
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    image = ax.imshow(np.log1p(matrix), cmap="Blues")
+    for true in range(n):
+        for predicted in range(n):
+            count = int(matrix[true, predicted])
+            ax.text(predicted, true, count, ha="center", va="center", fontsize=7,
+                    color="white" if image.norm(np.log1p(count)) > 0.6 else "black")
+    ax.set(xticks=range(n), yticks=range(n), xlabel="predicted", ylabel="true", title=title)
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100))
+    plt.close(fig)
+    return path
+
+
+def misclassified_digits(images: np.ndarray, labels: np.ndarray, predicted: np.ndarray,
+                         path: Path, title: str, limit: int = 64) -> Path:
+    """A grid of the first `limit` misclassified images, each titled "true -> predicted"."""
+    wrong = np.flatnonzero(labels != predicted)[:limit]
+    columns = 8
+    rows = max(1, math.ceil(len(wrong) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(1.4 * columns, 1.6 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, index in zip(axes.flat, wrong):
+        ax.imshow(images[index], cmap="gray_r")
+        ax.set_title(f"{labels[index]} -> {predicted[index]}", fontsize=9)
+    fig.suptitle(f"{title}: {int(np.sum(labels != predicted))} misclassified (true -> predicted)")
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100))
     plt.close(fig)

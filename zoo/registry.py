@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
 
+from zoo import reports
 from zoo.config import Recipe
-from zoo.data import imdb
+from zoo.data import imdb, mnist
 from zoo.data.pipeline import Datasets
 from zoo.errors import UsageError
-from zoo.models import imdb_lstm
+from zoo.models import imdb_lstm, mnist_rnn
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class ModelSpec:
         example_batch: (recipe, batch size, numpy Generator) -> (inputs, targets) of the
             right shapes, dtypes and ranges; builds the model and feeds the test battery.
         smoke: overrides that shrink the recipe for a fast run of the same code path.
+        report: (trained model, `Datasets`, run directory) -> extra test figures for
+            `metrics.json`; may also draw pictures into the run directory.
     """
 
     name: str
@@ -43,11 +47,37 @@ class ModelSpec:
     metrics: Callable[[], list]
     example_batch: Callable[[Any, int, np.random.Generator], tuple[np.ndarray, np.ndarray]]
     smoke: dict[str, Any] = field(default_factory=dict)
+    report: Callable[[keras.Model, Datasets, Path], dict[str, float]] | None = None
 
 
 def _review_batch(recipe, batch_size, rng):
     ids = rng.integers(0, recipe.vocab_size, size=(batch_size, recipe.sequence_length))
     return ids.astype("int32"), rng.integers(0, 2, size=(batch_size,)).astype("float32")
+
+
+def _digit_batch(recipe, batch_size, rng):
+    images = rng.random((batch_size, mnist_rnn.ROWS, mnist_rnn.COLUMNS), dtype="float32")
+    return images, rng.integers(0, 10, size=(batch_size,)).astype("int64")
+
+
+TUTORIAL_MNIST = "~0.97 on the first 128 test images (TF1 tutorial)"
+
+
+def _mnist_spec(name: str, cell: str, input_projection: bool, reference: str) -> ModelSpec:
+    return ModelSpec(
+        name=name,
+        task="digit classification",
+        dataset="MNIST (28 rows of 28 pixels)",
+        reference=reference,
+        recipe=mnist_rnn.MnistRnnRecipe(cell=cell, input_projection=input_projection),
+        build_model=mnist_rnn.build,
+        load_data=mnist.load,
+        loss=lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=lambda: [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        example_batch=_digit_batch,
+        smoke=dict(units=8, batch_size=16, epochs=1),
+        report=reports.digit_report,
+    )
 
 
 REGISTRY: dict[str, ModelSpec] = {
@@ -69,6 +99,8 @@ REGISTRY: dict[str, ModelSpec] = {
             example_batch=_review_batch,
             smoke=dict(vocab_size=50, sequence_length=6, embedding_dim=8, units=4, batch_size=8),
         ),
+        _mnist_spec("mnist_lstm", "lstm", True, TUTORIAL_MNIST),
+        _mnist_spec("mnist_gru", "gru", False, TUTORIAL_MNIST),
     ]
 }
 

@@ -13,6 +13,7 @@ everything a run produced in one run directory.
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -43,9 +44,21 @@ def build_model(spec: ModelSpec, recipe: config_lib.Recipe) -> keras.Model:
     return model
 
 
-def compile_model(spec: ModelSpec, recipe: config_lib.Recipe, model: keras.Model) -> keras.Model:
+def total_steps(recipe: config_lib.Recipe, train_examples: int) -> int:
+    """Training steps the run will take: its epochs, cut short by `max_steps` if set."""
+    steps = recipe.epochs * math.ceil(train_examples / recipe.batch_size)
+    return min(steps, recipe.max_steps) if recipe.max_steps else steps
+
+
+def compile_model(spec: ModelSpec, recipe: config_lib.Recipe, model: keras.Model,
+                  steps: int = 1) -> keras.Model:
+    """Compiles with Adam, the spec's loss and metrics, and the recipe's clipping; `steps` is
+    the length of the learning-rate schedule."""
+    learning_rate = recipe.learning_rate
+    if recipe.lr_schedule == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, max(1, steps))
     model.compile(
-        optimizer=keras.optimizers.Adam(recipe.learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate),
         loss=spec.loss(),
         metrics=spec.metrics(),
         clip_norm=recipe.clip_norm,
@@ -54,11 +67,11 @@ def compile_model(spec: ModelSpec, recipe: config_lib.Recipe, model: keras.Model
     return model
 
 
-def build_and_compile(spec: ModelSpec, recipe: config_lib.Recipe) -> keras.Model:
+def build_and_compile(spec: ModelSpec, recipe: config_lib.Recipe, steps: int = 1) -> keras.Model:
     """Builds and compiles inside the current `tf.distribute` strategy's scope (the default
     strategy unless the caller entered another), so multi-device training is a setting."""
     with tf.distribute.get_strategy().scope():
-        return compile_model(spec, recipe, build_model(spec, recipe))
+        return compile_model(spec, recipe, build_model(spec, recipe), steps)
 
 
 @dataclass
@@ -152,7 +165,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
         previous = read_checkpoint_index(self.directory)
         write_json(
             self.directory / CHECKPOINT_INDEX,
-            {"weights": name, "epoch": epoch + 1, "best": self.best, "record": self.record.__dict__},
+            {"weights": name, "epoch": epoch + 1, "best": self.best,
+             "record": self.record.__dict__},
         )
         if previous and previous["weights"] != name:
             (self.directory / previous["weights"]).unlink(missing_ok=True)
@@ -228,7 +242,7 @@ def run(
 
     keras.utils.set_random_seed(recipe.seed)
     data = spec.load_data(recipe, data_dir)
-    model = build_and_compile(spec, recipe)
+    model = build_and_compile(spec, recipe, total_steps(recipe, data.train_examples))
 
     record = EpochRecord()
     initial_epoch = 0
@@ -259,7 +273,7 @@ def run(
     steps_trained = int(model.optimizer.iterations.numpy())
     if recipe.restore_best and saver.best:
         model.load_weights(run_dir / "checkpoints" / saver.best["weights"])
-    test = model.evaluate(data.test, return_dict=True, verbose=verbose)
+    test = evaluate_test(spec, model, data, run_dir, verbose)
 
     atomic_write(run_dir / "model.keras", model.save)
     write_json(run_dir / "history.json", record.history)
@@ -268,7 +282,7 @@ def run(
         "model": name,
         "config": recipe.to_dict(),
         "params": count_params(model),
-        "test": {k: float(v) for k, v in test.items()},
+        "test": test,
         "history": record.history,
         "epochs_trained": record.epochs,
         "steps_trained": steps_trained,
@@ -302,8 +316,17 @@ def evaluate_run(run_dir: str | Path, *, data_dir: str | Path | None = None,
     data = spec.load_data(recipe, resolve_data_dir(data_dir))
     model = build_and_compile(spec, recipe)
     load_weights(model, weights)
+    return evaluate_test(spec, model, data, run_dir, verbose)
+
+
+def evaluate_test(spec: ModelSpec, model: keras.Model, data, run_dir: Path,
+                  verbose: int | str) -> dict[str, float]:
+    """The compiled metrics on every test example, plus the spec's own report."""
     test = model.evaluate(data.test, return_dict=True, verbose=verbose)
-    return {k: float(v) for k, v in test.items()}
+    test = {k: float(v) for k, v in test.items()}
+    if spec.report is not None:
+        test.update(spec.report(model, data, run_dir))
+    return test
 
 
 def load_weights(model: keras.Model, path: Path) -> None:
