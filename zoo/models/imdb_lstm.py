@@ -32,12 +32,11 @@ class ImdbLstmRecipe(Recipe):
 
 @keras.saving.register_keras_serializable(package="zoo")
 class StackedLSTMClassifier(ZooModel):
-    """Embedding, then two stacked `keras.layers.LSTMCell`s over time, then a sigmoid.
+    """Embedding, then two `keras.layers.LSTMCell`s stepped together over time, then a sigmoid.
 
     Input dropout is applied in the first cell only, with a fresh mask for every batch and
     only in training. The zero initial states are sized from the input's batch, so any
-    batch size works. The cells' weights are used layer by layer (`run_lstm_cell`), which
-    computes what stepping the cells together computes, faster.
+    batch size works.
 
     Args:
         vocab_size: number of word ids, including the reserved 0 (pad), 1 (start), 2 (OOV).
@@ -67,13 +66,6 @@ class StackedLSTMClassifier(ZooModel):
         self.units = units
         self.dropout = dropout
 
-    def build(self, input_shape):
-        self.embedding.build(input_shape)
-        self.cell_1.build((None, self.embedding_dim))
-        self.cell_2.build((None, self.units))
-        self.classifier.build((None, self.units))
-        self.built = True
-
     def call(self, token_ids, training=None):
         length = token_ids.shape[1] if len(token_ids.shape) == 2 else None
         if length != self.sequence_length:
@@ -81,18 +73,18 @@ class StackedLSTMClassifier(ZooModel):
                 f"expected token ids of shape (batch, {self.sequence_length}), "
                 f"got {tuple(token_ids.shape)}"
             )
-        vectors = self.embedding(token_ids)
         # LSTMCell caches its dropout mask across calls: reset it so every batch (and every
-        # traced graph) draws its own. One mask per sequence, as the cell applies it.
+        # traced graph) draws its own.
         self.cell_1.reset_dropout_mask()
-        if training and self.cell_1.dropout > 0:
-            mask = self.cell_1.get_dropout_mask(vectors[:, 0])
-            vectors = vectors * ops.expand_dims(mask, 1)
-        # Layer by layer rather than step by step: the same arithmetic as stepping the two
-        # cells together, but each cell's input projection is one matmul over all steps.
-        hidden = run_lstm_cell(self.cell_1, vectors)
-        last = run_lstm_cell(self.cell_2, hidden)[:, -1]
-        return self.classifier(last)
+        vectors = self.embedding(token_ids)
+        batch = ops.shape(token_ids)[0]
+        state_1 = [ops.zeros((batch, self.units)), ops.zeros((batch, self.units))]
+        state_2 = [ops.zeros((batch, self.units)), ops.zeros((batch, self.units))]
+        # unstack, not vectors[:, t]: the gradient of 80 slices would be 80 full-size tensors.
+        for word in ops.unstack(vectors, axis=1):
+            output_1, state_1 = self.cell_1(word, state_1, training=training)
+            output_2, state_2 = self.cell_2(output_1, state_2, training=training)
+        return self.classifier(output_2)
 
     def get_config(self):
         config = super().get_config()
@@ -104,29 +96,6 @@ class StackedLSTMClassifier(ZooModel):
             dropout=self.dropout,
         )
         return config
-
-
-def run_lstm_cell(cell: keras.layers.LSTMCell, inputs):
-    """Steps `cell` over `inputs` (batch, time, features) from zero states, without its dropout.
-
-    Computes exactly `LSTMCell.call` (implementation 2): z = x K + h R + b, split into the
-    input, forget, candidate and output gates; c = f * c + i * tanh(g); h = o * tanh(c).
-    Returns the hidden state after every step, (batch, time, units).
-    """
-    batch = ops.shape(inputs)[0]
-    projected = ops.matmul(inputs, cell.kernel)
-    if cell.use_bias:
-        projected = projected + cell.bias
-    h = c = ops.zeros((batch, cell.units), dtype=projected.dtype)
-    outputs = []
-    # unstack, not projected[:, t]: the gradient of each slice would be a full-size tensor.
-    for x_t in ops.unstack(projected, axis=1):
-        z = x_t + ops.matmul(h, cell.recurrent_kernel)
-        i, f, g, o = ops.split(z, 4, axis=-1)
-        c = cell.recurrent_activation(f) * c + cell.recurrent_activation(i) * cell.activation(g)
-        h = cell.recurrent_activation(o) * cell.activation(c)
-        outputs.append(h)
-    return ops.stack(outputs, axis=1)
 
 
 def build(recipe: ImdbLstmRecipe) -> StackedLSTMClassifier:
