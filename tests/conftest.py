@@ -51,6 +51,20 @@ def write_tiny_imdb(path: Path, n_train: int = 60, n_test: int = 37, seed: int =
     return path
 
 
+def write_tiny_mnist(path: Path, n_train: int = 80, n_test: int = 40, seed: int = 0) -> Path:
+    """A keras-format mnist.npz of random uint8 images."""
+    rng = np.random.default_rng(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        path,
+        x_train=rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        y_train=rng.integers(0, 10, n_train).astype(np.uint8),
+        x_test=rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        y_test=rng.integers(0, 10, n_test).astype(np.uint8),
+    )
+    return path
+
+
 def write_manifest(data_dir: Path, *relative: str) -> None:
     lines = [
         f"{hashlib.sha256((data_dir / r).read_bytes()).hexdigest()}  {r}\n" for r in relative
@@ -60,8 +74,9 @@ def write_manifest(data_dir: Path, *relative: str) -> None:
 
 @pytest.fixture
 def tiny_data(tmp_path) -> Path:
-    """A data directory holding a tiny imdb/imdb.npz and a manifest that lists it."""
+    """A data directory holding tiny imdb/imdb.npz and mnist/mnist.npz, and a manifest."""
     data_dir = tmp_path / "data"
     write_tiny_imdb(data_dir / "imdb" / "imdb.npz")
-    write_manifest(data_dir, "imdb/imdb.npz")
+    write_tiny_mnist(data_dir / "mnist" / "mnist.npz")
+    write_manifest(data_dir, "imdb/imdb.npz", "mnist/mnist.npz")
     return data_dir

@@ -31,3 +31,11 @@ def test_one_epoch_of_imdb_lstm_beats_075(real_data, tmp_path):
     assert metrics["data"]["test_examples"] == 25000
     assert metrics["test"]["accuracy"] > 0.75, metrics["test"]
     assert np.isfinite(metrics["test"]["loss"])
+
+
+@pytest.mark.parametrize("name", ["mnist_lstm", "mnist_gru"])
+def test_100_steps_of_mnist_beat_080(name, real_data, tmp_path):
+    metrics = runner.run(name, {"max_steps": 100}, data_dir=real_data, output=tmp_path / "run",
+                         verbose=2)
+    assert metrics["steps_trained"] == 100
+    assert metrics["test"]["accuracy"] > 0.80, metrics["test"]

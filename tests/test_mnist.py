@@ -1,0 +1,64 @@
+"""MNIST: the loader, the digit report, and the tutorial budget as a recipe setting."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import write_manifest
+
+from zoo import runner
+from zoo.data import mnist
+from zoo.errors import DataError
+from zoo.models.mnist_rnn import MnistRnnRecipe
+
+SMOKE = {"units": 8, "batch_size": 16, "epochs": 1}
+
+
+def test_loader_scales_pixels_and_holds_out_validation(tiny_data):
+    data = mnist.load(MnistRnnRecipe(batch_size=16, validation_split=0.25), tiny_data)
+    assert data.train_examples == 60
+    x, y = next(iter(data.train))
+    assert x.dtype.name == "float32" and x.shape[1:] == (28, 28) and y.dtype.name == "int64"
+    assert 0.0 <= float(np.min(x)) and float(np.max(x)) <= 1.0
+    raw = np.load(tiny_data / "mnist" / "mnist.npz")
+    test_images = np.concatenate([x for x, _ in data.test.as_numpy_iterator()])
+    np.testing.assert_allclose(test_images, raw["x_test"] / 255.0, atol=1e-7)  # all 40, in order
+
+
+def test_wrong_shapes_are_refused(tmp_path):
+    path = tmp_path / "mnist" / "mnist.npz"
+    path.parent.mkdir()
+    np.savez(path, x_train=np.zeros((5, 28, 27), np.uint8), y_train=np.zeros(5, np.uint8),
+             x_test=np.zeros((2, 28, 28), np.uint8), y_test=np.zeros(2, np.uint8))
+    write_manifest(tmp_path, "mnist/mnist.npz")
+    with pytest.raises(DataError, match=r"x_train \(5, 28, 27\)"):
+        mnist.load(MnistRnnRecipe(), tmp_path)
+
+
+def test_checksum_mismatch(tiny_data):
+    (tiny_data / "SHA256SUMS").write_text(f"{'f' * 64}  mnist/mnist.npz\n")
+    with pytest.raises(DataError, match="f" * 64):
+        mnist.load(MnistRnnRecipe(), tiny_data)
+
+
+@pytest.mark.parametrize("name", ["mnist_lstm", "mnist_gru"])
+def test_run_reports_first_128_confusion_and_misclassified(name, tiny_data, tmp_path):
+    out = tmp_path / "run"
+    metrics = runner.run(name, SMOKE, data_dir=tiny_data, output=out, verbose=0)
+    assert {"loss", "accuracy", "accuracy_first_128"} <= set(metrics["test"])
+    for picture in ("confusion_matrix.png", "misclassified.png", "curves.png"):
+        assert (out / picture).stat().st_size > 1000, picture
+    matrix = np.array(json.loads((out / "confusion_matrix.json").read_text()))
+    assert matrix.shape == (10, 10) and matrix.sum() == 40
+    # 40 test images: "first 128" is all of them, and the confusion matrix agrees
+    assert metrics["test"]["accuracy_first_128"] == pytest.approx(np.trace(matrix) / 40)
+    assert metrics["test"]["accuracy"] == pytest.approx(np.trace(matrix) / 40, abs=1e-6)
+
+
+def test_tutorial_budget_is_max_steps(tiny_data, tmp_path):
+    # 72 training images in batches of 16: 5 steps an epoch; 6 steps stop inside epoch 2
+    metrics = runner.run("mnist_gru", dict(SMOKE, epochs=12, max_steps=6), data_dir=tiny_data,
+                         output=tmp_path / "run", verbose=0)
+    assert metrics["steps_trained"] == 6 and metrics["epochs_trained"] == 2
