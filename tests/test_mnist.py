@@ -62,3 +62,26 @@ def test_tutorial_budget_is_max_steps(tiny_data, tmp_path):
     metrics = runner.run("mnist_gru", dict(SMOKE, epochs=12, max_steps=6), data_dir=tiny_data,
                          output=tmp_path / "run", verbose=0)
     assert metrics["steps_trained"] == 6 and metrics["epochs_trained"] == 2
+
+
+def test_random_shift_moves_images_by_at_most_the_setting():
+    image = np.zeros((28, 28), "float32")
+    image[14, 14] = 1.0
+    shift = mnist.random_shift(2, seed=0)
+    positions = set()
+    for _ in range(50):
+        moved = shift(image).numpy()
+        assert moved.sum() == 1.0
+        (row,), (column,) = np.nonzero(moved)
+        assert abs(row - 14) <= 2 and abs(column - 14) <= 2
+        positions.add((row, column))
+    assert len(positions) > 5
+
+
+def test_shift_pixels_leaves_validation_and_test_alone(tiny_data):
+    data = mnist.load(MnistRnnRecipe(batch_size=16, shift_pixels=2), tiny_data)
+    raw = np.load(tiny_data / "mnist" / "mnist.npz")
+    validation = np.concatenate([x for x, _ in data.validation.as_numpy_iterator()])
+    np.testing.assert_allclose(validation, raw["x_train"][72:] / 255.0, atol=1e-7)
+    train = np.concatenate([x for x, _ in data.train.as_numpy_iterator()])
+    assert train.shape == (72, 28, 28)

@@ -10,12 +10,15 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from zoo.io import atomic_write  # noqa: E402
 
 
-def training_curves(history: dict[str, list[float]], path: Path, title: str) -> Path:
-    """One panel per metric (loss first): training and validation value per epoch."""
+def training_curves(history: dict[str, list[float]], path: Path, title: str,
+                    marked_epoch: int | None = None) -> Path:
+    """One panel per metric (loss first): training and validation value per epoch, with a
+    dashed line at `marked_epoch` (the epoch whose weights were evaluated)."""
     names = [k for k in history if not k.startswith("val_")]
     names.sort(key=lambda k: (k != "loss", k))
     fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.5), squeeze=False)
@@ -24,6 +27,9 @@ def training_curves(history: dict[str, list[float]], path: Path, title: str) -> 
         ax.plot(epochs, history[name], marker="o", label="train")
         if f"val_{name}" in history:
             ax.plot(epochs, history[f"val_{name}"], marker="o", label="validation")
+        if marked_epoch is not None:
+            ax.axvline(marked_epoch, color="gray", linestyle="--", label="evaluated")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_title(name)
         ax.grid(alpha=0.3)

@@ -277,7 +277,9 @@ def run(
 
     atomic_write(run_dir / "model.keras", model.save)
     write_json(run_dir / "history.json", record.history)
-    plots.training_curves(record.history, run_dir / "curves.png", f"{name} ({run_dir.name})")
+    evaluated_epoch = saver.best["epoch"] if recipe.restore_best and saver.best else record.epochs
+    plots.training_curves(record.history, run_dir / "curves.png", f"{name} ({run_dir.name})",
+                          evaluated_epoch)
     metrics = {
         "model": name,
         "config": recipe.to_dict(),
@@ -286,8 +288,7 @@ def run(
         "history": record.history,
         "epochs_trained": record.epochs,
         "steps_trained": steps_trained,
-        "evaluated_epoch": saver.best["epoch"] if recipe.restore_best and saver.best
-        else record.epochs,
+        "evaluated_epoch": evaluated_epoch,
         "epoch_seconds": record.epoch_seconds,
         "train_seconds": record.train_seconds,
         "train_examples_per_second": _round(record.examples_per_second()),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import zipfile
 
 import numpy as np
+import tensorflow as tf
 
 from zoo.config import Recipe
 from zoo.data.files import DataFile, download, find_local
@@ -49,11 +50,24 @@ def scale(images: np.ndarray) -> np.ndarray:
     return images.astype("float32") / 255.0
 
 
+def random_shift(pixels: int, seed: int):
+    """Moves an image by up to `pixels` rows and columns, filling with background (0)."""
+
+    def shift(image):
+        padded = tf.pad(image, [[pixels, pixels], [pixels, pixels]])
+        return tf.image.random_crop(padded, tf.shape(image), seed=seed)
+
+    return shift
+
+
 def load(recipe: Recipe, data_dir) -> Datasets:
+    """Pipelines for a recipe; one with `shift_pixels` > 0 randomly shifts training images."""
     found = locate(data_dir)
     arrays = read(found.path)
     info = {"dataset": "mnist", "path": str(found.path), "sha256": found.sha256,
             "source": found.source}
+    shift_pixels = getattr(recipe, "shift_pixels", 0)
+    augment = random_shift(shift_pixels, recipe.seed) if shift_pixels else None
     return array_datasets(scale(arrays["x_train"]), arrays["y_train"].astype("int64"),
                           scale(arrays["x_test"]), arrays["y_test"].astype("int64"),
-                          recipe, info)
+                          recipe, info, augment)

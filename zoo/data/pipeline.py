@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,16 +40,21 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float):
 
 
 def array_datasets(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
-                   y_test: np.ndarray, recipe: Recipe, info: dict[str, Any]) -> Datasets:
-    """Cached, shuffled, batched and prefetched pipelines over training, validation and test."""
+                   y_test: np.ndarray, recipe: Recipe, info: dict[str, Any],
+                   augment: Callable[[tf.Tensor], tf.Tensor] | None = None) -> Datasets:
+    """Cached, shuffled, batched and prefetched pipelines over training, validation and test.
+
+    `augment`, if given, maps each training example's input (never validation or test).
+    """
     (x_fit, y_fit), (x_val, y_val) = split_validation(x_train, y_train, recipe.validation_split)
     train = (
         tf.data.Dataset.from_tensor_slices((x_fit, y_fit))
         .cache()
         .shuffle(len(x_fit), seed=recipe.seed, reshuffle_each_iteration=True)
-        .batch(recipe.batch_size)
-        .prefetch(tf.data.AUTOTUNE)
     )
+    if augment is not None:
+        train = train.map(lambda x, y: (augment(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+    train = train.batch(recipe.batch_size).prefetch(tf.data.AUTOTUNE)
     return Datasets(
         train=train,
         validation=_evaluation(x_val, y_val, recipe.batch_size),

@@ -26,9 +26,11 @@ class MnistRnnRecipe(Recipe):
     cell: str = "lstm"
     units: int = 128
     input_projection: bool = True
+    shift_pixels: int = 0
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        require(self, "shift_pixels", 0 <= self.shift_pixels <= 4, "an integer from 0 to 4")
         require(self, "cell", self.cell in CELLS, " or ".join(CELLS))
         require(self, "units", self.units >= 1, "an integer >= 1")
 
