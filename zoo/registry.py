@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,7 +77,7 @@ def _mnist_spec(name: str, cell: str, input_projection: bool, reference: str) ->
         metrics=lambda: [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         example_batch=_digit_batch,
         smoke=dict(units=8, batch_size=16, epochs=1),
-        report=reports.digit_report,
+        report=functools.partial(reports.digit_report, title=name),
     )
 
 

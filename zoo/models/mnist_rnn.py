@@ -15,18 +15,20 @@ ROWS = COLUMNS = 28
 
 @dataclasses.dataclass(frozen=True)
 class MnistRnnRecipe(Recipe):
-    """Tutorial structure (128 units, batch 128, Adam), trained to convergence with cosine decay.
+    """Tutorial structure (128 units, batch 128, Adam), trained to convergence: 20 epochs, Adam
+    3e-3 with cosine decay, training images shifted by up to 2 pixels.
 
-    `--set max_steps=782` with `lr_schedule=constant` is the tutorial's whole budget:
-    100,000 examples in batches of 128.
+    `--set max_steps=782` is the tutorial's whole budget: 100,000 examples in batches of 128
+    (the cosine schedule then decays over those 782 steps).
     """
 
-    epochs: int = 12
+    epochs: int = 20
+    learning_rate: float = 3e-3
     lr_schedule: str = "cosine"
     cell: str = "lstm"
     units: int = 128
     input_projection: bool = True
-    shift_pixels: int = 0
+    shift_pixels: int = 2
 
     def __post_init__(self) -> None:
         super().__post_init__()
