@@ -72,6 +72,7 @@ def test_corrupt_data_is_one_line_exit_1(tiny_data, tmp_path, capsys):
     assert main(["run", "imdb_lstm", "--data-dir", str(tiny_data),
                  "--output", str(tmp_path / "run")]) == 1
     assert "SHA256SUMS lists" in one_line_error(capsys)
+    assert not (tmp_path / "run").exists()  # a failed start leaves no half-made run behind
 
 
 def test_run_then_eval(tiny_data, tmp_path, capsys):

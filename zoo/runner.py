@@ -236,12 +236,11 @@ def run(
             )
         recipe = config_lib.override(spec.recipe, overrides)
         checkpoint = None
-    data_dir = resolve_data_dir(data_dir)
+    keras.utils.set_random_seed(recipe.seed)
+    data = spec.load_data(recipe, resolve_data_dir(data_dir))
+    # Only now is it a run: a bad setting or missing data leaves no run directory behind.
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / "config.json", {"model": name, "config": recipe.to_dict()})
-
-    keras.utils.set_random_seed(recipe.seed)
-    data = spec.load_data(recipe, data_dir)
     model = build_and_compile(spec, recipe, total_steps(recipe, data.train_examples))
 
     record = EpochRecord()
