@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import keras
 import numpy as np
@@ -142,6 +143,17 @@ def test_resume_continues_from_the_last_checkpoint(tiny_data, tmp_path):
     assert two["config"]["units"] == 4  # the run's own recipe, not the default
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [
         "best.weights.h5", "checkpoint.json", "epoch-0003.weights.h5"]
+
+
+def test_resume_without_output_picks_the_run_started_last(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("zzz-named", "20261125-120000"):
+        (tmp_path / "runs" / "imdb_lstm" / name).mkdir(parents=True)
+        (tmp_path / "runs" / "imdb_lstm" / name / "config.json").write_text("{}")
+        time.sleep(0.05)
+    assert runner.latest_run_dir("imdb_lstm").name == "20261125-120000"
+    with pytest.raises(UsageError, match="no run of 'mnist_gru'"):
+        runner.latest_run_dir("mnist_gru")
 
 
 def test_an_interrupted_write_leaves_the_old_file(tmp_path):

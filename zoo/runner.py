@@ -188,10 +188,11 @@ def default_run_dir(name: str) -> Path:
 
 
 def latest_run_dir(name: str) -> Path:
-    candidates = sorted(p for p in (Path("runs") / name).glob("*") if p.is_dir())
-    if not candidates:
+    """The run of `name` under runs/ that was started last."""
+    configs = list((Path("runs") / name).glob("*/config.json"))
+    if not configs:
         raise UsageError(f"--resume found no run of {name!r} under runs/{name}/; pass --output DIR")
-    return candidates[-1]
+    return max(configs, key=lambda p: p.stat().st_mtime).parent
 
 
 def read_run_config(run_dir: Path) -> tuple[ModelSpec, config_lib.Recipe]:
