@@ -50,12 +50,13 @@ def scale(images: np.ndarray) -> np.ndarray:
     return images.astype("float32") / 255.0
 
 
-def random_shift(pixels: int, seed: int):
-    """Moves an image by up to `pixels` rows and columns, filling with background (0)."""
+def random_shift(pixels: int):
+    """`shift(image, seed)` moves an image by up to `pixels` rows and columns, filling with
+    background (0); the same seed gives the same shift."""
 
-    def shift(image):
+    def shift(image, seed):
         padded = tf.pad(image, [[pixels, pixels], [pixels, pixels]])
-        return tf.image.random_crop(padded, tf.shape(image), seed=seed)
+        return tf.image.stateless_random_crop(padded, tf.shape(image), seed=seed)
 
     return shift
 
@@ -67,7 +68,7 @@ def load(recipe: Recipe, data_dir) -> Datasets:
     info = {"dataset": "mnist", "path": str(found.path), "sha256": found.sha256,
             "source": found.source}
     shift_pixels = getattr(recipe, "shift_pixels", 0)
-    augment = random_shift(shift_pixels, recipe.seed) if shift_pixels else None
+    augment = random_shift(shift_pixels) if shift_pixels else None
     return array_datasets(scale(arrays["x_train"]), arrays["y_train"].astype("int64"),
                           scale(arrays["x_test"]), arrays["y_test"].astype("int64"),
                           recipe, info, augment)

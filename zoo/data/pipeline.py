@@ -41,10 +41,12 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float):
 
 def array_datasets(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
                    y_test: np.ndarray, recipe: Recipe, info: dict[str, Any],
-                   augment: Callable[[tf.Tensor], tf.Tensor] | None = None) -> Datasets:
+                   augment: Callable[[tf.Tensor, tf.Tensor], tf.Tensor] | None = None
+                   ) -> Datasets:
     """Cached, shuffled, batched and prefetched pipelines over training, validation and test.
 
-    `augment`, if given, maps each training example's input (never validation or test).
+    `augment(x, seed)`, if given, maps each training input (never validation or test) with a
+    stateless random op seeded by `seed`, a (2,) int64 tensor.
     """
     (x_fit, y_fit), (x_val, y_val) = split_validation(x_train, y_train, recipe.validation_split)
     train = (
@@ -53,7 +55,13 @@ def array_datasets(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
         .shuffle(len(x_fit), seed=recipe.seed, reshuffle_each_iteration=True)
     )
     if augment is not None:
-        train = train.map(lambda x, y: (augment(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+        # Each example gets its own stateless seed from a seeded stream, so parallel mapping
+        # stays repeatable; the stream differs from epoch to epoch.
+        seeds = tf.data.Dataset.random(seed=recipe.seed, rerandomize_each_iteration=True)
+        train = tf.data.Dataset.zip((train, seeds.batch(2))).map(
+            lambda xy, seed: (augment(xy[0], seed), xy[1]),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
     train = train.batch(recipe.batch_size).prefetch(tf.data.AUTOTUNE)
     return Datasets(
         train=train,
