@@ -32,6 +32,7 @@ def one_line_error(capsys) -> str:
         (["run", "imdb_lstm", "--set", "dropout=1.5"], "dropout=1.5 is not accepted; expected"),
         (["run", "imdb_lstm", "--set", "clip_mode=max"], "expected norm or global"),
         (["run", "imdb_lstm", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["run", "imdb_lstm", "--seed", "-1"], "seed=-1 is not accepted; expected an integer"),
         (["fly"], "invalid choice: 'fly'"),
         (["eval", "/no/such/run"], "is not a run directory"),
     ],
@@ -73,6 +74,16 @@ def test_corrupt_data_is_one_line_exit_1(tiny_data, tmp_path, capsys):
                  "--output", str(tmp_path / "run")]) == 1
     assert "SHA256SUMS lists" in one_line_error(capsys)
     assert not (tmp_path / "run").exists()  # a failed start leaves no half-made run behind
+
+
+def test_output_that_is_a_file_and_a_split_that_leaves_nothing(tiny_data, tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    assert main(["run", "imdb_lstm", "--data-dir", str(tiny_data), "--output", str(afile)]) == 2
+    assert "is a file, not a directory" in one_line_error(capsys)
+    assert main(["run", "imdb_lstm", "--data-dir", str(tiny_data), "--set",
+                 "validation_split=0.999", "--output", str(tmp_path / "run")]) == 2
+    assert "leaves none of the 60 training examples" in one_line_error(capsys)
 
 
 def test_run_then_eval(tiny_data, tmp_path, capsys):

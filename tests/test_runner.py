@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from zoo import runner
-from zoo.data import imdb
+from zoo.data import files, imdb
 from zoo.errors import UsageError
 from zoo.io import atomic_write
 from zoo.registry import REGISTRY
@@ -30,6 +30,18 @@ def test_clip_by_norm_brings_each_large_gradient_to_exactly_the_clip_norm():
     assert norm(clipped_big) == pytest.approx(5.0, abs=1e-6)
     np.testing.assert_allclose(clipped_small, small)  # under the norm: untouched
     assert missing is None
+
+
+def test_clipping_measures_an_embedding_gradient_after_summing_repeated_rows():
+    # Two slices of the same row that cancel: the true gradient is zero, not clipped to 1.
+    slices = tf.IndexedSlices(tf.constant([[3.0, 4.0], [-3.0, -4.0]]), tf.constant([0, 0]),
+                              tf.constant([5, 2]))
+    (clipped,) = clip_gradients([slices], 1.0, "norm")
+    assert norm(clipped) == 0.0
+    repeated = tf.IndexedSlices(tf.constant([[3.0, 4.0]] * 4), tf.constant([1] * 4),
+                                tf.constant([5, 2]))
+    (clipped,) = clip_gradients([repeated], 1.0, "norm")
+    assert norm(clipped) == pytest.approx(1.0, abs=1e-6)  # true norm 20, clipped to 1
 
 
 def test_clip_by_global_norm():
@@ -82,7 +94,7 @@ def test_run_writes_the_whole_run_directory(tiny_data, tmp_path):
     assert set(saved["test"]) >= {"loss", "accuracy"}
     assert len(saved["epoch_seconds"]) == 2 and saved["train_examples_per_second"] > 0
     assert saved["history"]["loss"] and saved["history"]["val_accuracy"]
-    assert saved["data"]["sha256"] == json.loads(json.dumps(saved["data"]))["sha256"]
+    assert saved["data"]["sha256"] == files.sha256_of(tiny_data / "imdb" / "imdb.npz")
 
     # The test figure covers all 37 test reviews (batch 8: the last batch has 5).
     model = keras.saving.load_model(out / "model.keras")
@@ -108,7 +120,7 @@ def test_restore_best_evaluates_the_epoch_with_lowest_validation_loss(tiny_data,
     val_loss = metrics["history"]["val_loss"]
     expected = int(np.argmin(val_loss)) + 1 if restore_best else 4
     assert metrics["evaluated_epoch"] == expected
-    assert metrics["steps_trained"] == 4 * 7  # 45 examples in batches of 8, whatever is restored
+    assert metrics["steps_trained"] == 4 * 7  # 54 reviews in batches of 8, whatever is restored
     model = keras.saving.load_model(out / "model.keras")
     runner.compile_model(REGISTRY["imdb_lstm"], runner.config_lib.override(
         REGISTRY["imdb_lstm"].recipe, overrides), model)
@@ -141,8 +153,9 @@ def test_resume_continues_from_the_last_checkpoint(tiny_data, tmp_path):
     assert two["epochs_trained"] == 3
     assert two["history"]["loss"][0] == one["history"]["loss"][0]
     assert two["config"]["units"] == 4  # the run's own recipe, not the default
-    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [
-        "best.weights.h5", "checkpoint.json", "epoch-0003.weights.h5"]
+    assert {p.name for p in (out / "checkpoints").iterdir()} == {
+        "checkpoint.json", "epoch-0003.weights.h5",
+        f"best-epoch-{two['evaluated_epoch']:04d}.weights.h5"}
 
 
 def test_resume_without_output_picks_the_run_started_last(tmp_path, monkeypatch):
@@ -154,6 +167,49 @@ def test_resume_without_output_picks_the_run_started_last(tmp_path, monkeypatch)
     assert runner.latest_run_dir("imdb_lstm").name == "20261125-120000"
     with pytest.raises(UsageError, match="no run of 'mnist_gru'"):
         runner.latest_run_dir("mnist_gru")
+
+
+class FakeModel:
+    """Saves "weights" that say which epoch they are from."""
+
+    epoch = 0
+
+    def save_weights(self, path):
+        path.write_text(str(self.epoch))
+
+
+def test_best_epoch_ignores_nan_and_index_names_only_complete_files(tmp_path, monkeypatch):
+    saver = runner.EpochCheckpoint(tmp_path, runner.EpochRecord())
+    saver.set_model(FakeModel())
+    saver.model.epoch = 1
+    saver.on_epoch_end(0, {"val_loss": float("nan")})
+    assert saver.best is None
+    saver.model.epoch = 2
+    saver.on_epoch_end(1, {"val_loss": 0.5})
+    assert saver.best["epoch"] == 2
+    saver.model.epoch = 3
+
+    def interrupted(path, data):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "write_json", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        saver.on_epoch_end(2, {"val_loss": 0.3})  # a new best, then the index write fails
+    index = runner.read_checkpoint_index(tmp_path)
+    assert index["best"] == {"epoch": 2, "val_loss": 0.5, "weights": "best-epoch-0002.weights.h5"}
+    assert (tmp_path / index["best"]["weights"]).read_text() == "2"  # still epoch 2's weights
+    assert (tmp_path / index["weights"]).is_file()
+
+
+def test_resume_with_settings_that_do_not_fit_the_checkpoint_changes_nothing(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    runner.run("imdb_lstm", dict(SMOKE, epochs=1), data_dir=tiny_data, output=out, verbose=0)
+    before = (out / "config.json").read_text()
+    with pytest.raises(runner.ZooError, match="cannot load weights"):
+        runner.run("imdb_lstm", {"units": 8}, data_dir=tiny_data, output=out, resume=True,
+                   verbose=0)
+    assert (out / "config.json").read_text() == before
+    assert runner.evaluate_run(out, data_dir=tiny_data, verbose=0)["accuracy"] >= 0.0
 
 
 def test_an_interrupted_write_leaves_the_old_file(tmp_path):
@@ -175,4 +231,5 @@ def test_runs_inside_a_distribution_strategy(tiny_data, tmp_path):
     with strategy.scope():
         metrics = runner.run("imdb_lstm", dict(SMOKE, epochs=1), data_dir=tiny_data,
                              output=tmp_path / "run", verbose=0)
-    assert metrics["test"]["accuracy"] >= 0
+    assert metrics["steps_trained"] == 7  # 54 training reviews in batches of 8
+    assert set(metrics["test"]) == {"loss", "accuracy"}

@@ -66,6 +66,7 @@ class Recipe:
         require(
             self, "validation_split", 0 < self.validation_split < 1, "a fraction between 0 and 1"
         )
+        require(self, "seed", 0 <= self.seed < 2**32, "an integer from 0 to 2**32 - 1")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

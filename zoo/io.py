@@ -9,6 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
     """Calls `write(tmp_path)` on a temporary path beside `path`, then renames it to `path`.
@@ -25,6 +28,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
     tmp_path = Path(tmp)
     try:
         write(tmp_path)
+        os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes files owner-only
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)

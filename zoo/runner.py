@@ -33,7 +33,6 @@ from zoo.io import atomic_write, write_json
 from zoo.registry import ModelSpec, get_spec
 
 CHECKPOINT_INDEX = "checkpoint.json"
-BEST_WEIGHTS = "best.weights.h5"
 
 
 def build_model(spec: ModelSpec, recipe: config_lib.Recipe) -> keras.Model:
@@ -159,17 +158,23 @@ class EpochCheckpoint(keras.callbacks.Callback):
         name = f"epoch-{epoch + 1:04d}.weights.h5"
         atomic_write(self.directory / name, self.model.save_weights)
         value = (logs or {}).get(self.MONITOR)
-        if value is not None and (self.best is None or value < self.best[self.MONITOR]):
-            atomic_write(self.directory / BEST_WEIGHTS, self.model.save_weights)
-            self.best = {"epoch": epoch + 1, self.MONITOR: float(value), "weights": BEST_WEIGHTS}
+        if (value is not None and math.isfinite(value)
+                and (self.best is None or value < self.best[self.MONITOR])):
+            best_name = f"best-epoch-{epoch + 1:04d}.weights.h5"
+            atomic_write(self.directory / best_name, self.model.save_weights)
+            self.best = {"epoch": epoch + 1, self.MONITOR: float(value), "weights": best_name}
         previous = read_checkpoint_index(self.directory)
         write_json(
             self.directory / CHECKPOINT_INDEX,
             {"weights": name, "epoch": epoch + 1, "best": self.best,
              "record": self.record.__dict__},
         )
-        if previous and previous["weights"] != name:
-            (self.directory / previous["weights"]).unlink(missing_ok=True)
+        # Files the new index no longer names go only after it is written.
+        if previous:
+            kept = {name, self.best and self.best["weights"]}
+            stale = {previous["weights"], previous["best"] and previous["best"]["weights"]}
+            for old in stale - kept - {None}:
+                (self.directory / old).unlink(missing_ok=True)
 
 
 def read_checkpoint_index(directory: Path) -> dict[str, Any] | None:
@@ -177,9 +182,12 @@ def read_checkpoint_index(directory: Path) -> dict[str, Any] | None:
     if not index.is_file():
         return None
     try:
-        return json.loads(index.read_text())
-    except json.JSONDecodeError as error:
-        raise ZooError(f"{index} is not valid JSON ({error}); the checkpoint is unusable") from None
+        saved = json.loads(index.read_text())
+        if not {"weights", "epoch", "best", "record"} <= set(saved):
+            raise ValueError("it lacks weights, epoch, best or record")
+    except (ValueError, TypeError) as error:
+        raise ZooError(f"{index} is not a checkpoint index ({error}); it is unusable") from None
+    return saved
 
 
 def default_run_dir(name: str) -> Path:
@@ -192,7 +200,14 @@ def latest_run_dir(name: str) -> Path:
     configs = list((Path("runs") / name).glob("*/config.json"))
     if not configs:
         raise UsageError(f"--resume found no run of {name!r} under runs/{name}/; pass --output DIR")
-    return max(configs, key=lambda p: p.stat().st_mtime).parent
+
+    def created(path: Path) -> str:
+        try:
+            return str(json.loads(path.read_text()).get("created") or "")
+        except (ValueError, AttributeError):
+            return ""
+
+    return max(configs, key=created).parent
 
 
 def read_run_config(run_dir: Path) -> tuple[ModelSpec, config_lib.Recipe]:
@@ -203,8 +218,10 @@ def read_run_config(run_dir: Path) -> tuple[ModelSpec, config_lib.Recipe]:
     try:
         saved = json.loads(path.read_text())
         spec = get_spec(saved["model"])
+        if not isinstance(saved["config"], dict):
+            raise TypeError("config is not a mapping")
         recipe = config_lib.override(spec.recipe, saved["config"])
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise ZooError(f"{path} is not a zoo run config ({error!r})") from None
     return spec, recipe
 
@@ -229,6 +246,7 @@ def run(
             raise UsageError(f"{run_dir} is a run of {saved_spec.name!r}, not of {name!r}")
         recipe = config_lib.override(saved_recipe, overrides)
         checkpoint = read_checkpoint_index(run_dir / "checkpoints")
+        created = json.loads((run_dir / "config.json").read_text()).get("created")
     else:
         run_dir = Path(output) if output else default_run_dir(name)
         if (run_dir / "config.json").exists():
@@ -237,11 +255,11 @@ def run(
             )
         recipe = config_lib.override(spec.recipe, overrides)
         checkpoint = None
+        created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UsageError(f"--output {str(run_dir)!r} is a file, not a directory")
     keras.utils.set_random_seed(recipe.seed)
     data = spec.load_data(recipe, resolve_data_dir(data_dir))
-    # Only now is it a run: a bad setting or missing data leaves no run directory behind.
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_json(run_dir / "config.json", {"model": name, "config": recipe.to_dict()})
     model = build_and_compile(spec, recipe, total_steps(recipe, data.train_examples))
 
     record = EpochRecord()
@@ -250,6 +268,14 @@ def run(
         load_weights(model, run_dir / "checkpoints" / checkpoint["weights"])
         record = EpochRecord(**checkpoint["record"])
         initial_epoch = checkpoint["epoch"]
+    # Only now is it a run: a bad setting, missing data or a checkpoint that does not fit the
+    # settings leaves the run directory as it was.
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create run directory {str(run_dir)!r}: {error}") from None
+    write_json(run_dir / "config.json",
+               {"model": name, "created": created, "config": recipe.to_dict()})
     saver = EpochCheckpoint(run_dir / "checkpoints", record, checkpoint and checkpoint["best"])
 
     callbacks: list[keras.callbacks.Callback] = [

@@ -17,6 +17,10 @@ def clip_gradients(gradients: list, clip_norm: float | None, mode: str = "norm")
     """
     if clip_norm is None:
         return list(gradients)
+    # An embedding's gradient arrives as IndexedSlices whose repeated rows are not yet summed;
+    # their norm is not the gradient's, so densify before measuring.
+    gradients = [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
+                 for g in gradients]
     if mode == "norm":
         return [None if g is None else tf.clip_by_norm(g, clip_norm) for g in gradients]
     if mode == "global":

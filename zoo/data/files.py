@@ -78,7 +78,11 @@ def find_local(data_dir: Path | None, relative: str) -> DataFile | None:
 
 def read_manifest(manifest: Path) -> dict[str, str]:
     entries = {}
-    for number, line in enumerate(manifest.read_text().splitlines(), start=1):
+    try:
+        text = manifest.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"cannot read {manifest} as a sha256sum manifest ({error})") from None
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         digest, _, name = line.strip().partition(" ")

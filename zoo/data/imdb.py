@@ -50,6 +50,13 @@ def read_raw(path) -> dict[str, np.ndarray]:
             f"{path} lacks {', '.join(sorted(missing))}; expected keras' imdb.npz with "
             "x_train, y_train, x_test, y_test"
         )
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.ndim != 1 or y.shape != (len(x),):
+            raise DataError(
+                f"{path}: x_{split} {x.shape} and y_{split} {y.shape} are not n reviews with "
+                "n labels"
+            )
     return arrays
 
 

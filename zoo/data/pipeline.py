@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.config import Recipe
+from zoo.errors import UsageError
 
 
 @dataclass
@@ -35,7 +36,9 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float):
     """Holds out the last `fraction` of the (already shuffled) training examples."""
     held_out = max(1, int(round(len(x) * fraction)))
     if held_out >= len(x):
-        raise ValueError(f"validation_split={fraction} leaves no training examples of {len(x)}")
+        raise UsageError(
+            f"validation_split={fraction} leaves none of the {len(x)} training examples to train on"
+        )
     return (x[:-held_out], y[:-held_out]), (x[-held_out:], y[-held_out:])
 
 
