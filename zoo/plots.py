@@ -15,6 +15,13 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from zoo.io import atomic_write  # noqa: E402
 
 
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100))
+    plt.close(fig)
+    return path
+
+
 def training_curves(history: dict[str, list[float]], path: Path, title: str,
                     marked_epoch: int | None = None) -> Path:
     """One panel per metric (loss first): training and validation value per epoch, with a
@@ -35,10 +42,7 @@ def training_curves(history: dict[str, list[float]], path: Path, title: str,
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title)
-    fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100))
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def confusion_matrix(matrix: np.ndarray, path: Path, title: str) -> Path:
@@ -52,10 +56,7 @@ def confusion_matrix(matrix: np.ndarray, path: Path, title: str) -> Path:
             ax.text(predicted, true, count, ha="center", va="center", fontsize=7,
                     color="white" if image.norm(np.log1p(count)) > 0.6 else "black")
     ax.set(xticks=range(n), yticks=range(n), xlabel="predicted", ylabel="true", title=title)
-    fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100))
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def misclassified_digits(images: np.ndarray, labels: np.ndarray, predicted: np.ndarray,
@@ -71,7 +72,4 @@ def misclassified_digits(images: np.ndarray, labels: np.ndarray, predicted: np.n
         ax.imshow(images[index], cmap="gray_r")
         ax.set_title(f"{labels[index]} -> {predicted[index]}", fontsize=9)
     fig.suptitle(f"{title}: {int(np.sum(labels != predicted))} misclassified (true -> predicted)")
-    fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100))
-    plt.close(fig)
-    return path
+    return _save(fig, path)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -161,7 +162,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
         if (value is not None and math.isfinite(value)
                 and (self.best is None or value < self.best[self.MONITOR])):
             best_name = f"best-epoch-{epoch + 1:04d}.weights.h5"
-            atomic_write(self.directory / best_name, self.model.save_weights)
+            # the weights just saved, not a second serialization of them
+            atomic_write(self.directory / best_name,
+                         lambda tmp: shutil.copyfile(self.directory / name, tmp))
             self.best = {"epoch": epoch + 1, self.MONITOR: float(value), "weights": best_name}
         previous = read_checkpoint_index(self.directory)
         write_json(
@@ -210,8 +213,8 @@ def latest_run_dir(name: str) -> Path:
     return max(configs, key=created).parent
 
 
-def read_run_config(run_dir: Path) -> tuple[ModelSpec, config_lib.Recipe]:
-    """The spec and recipe a run directory was made with."""
+def read_run_config(run_dir: Path) -> tuple[ModelSpec, config_lib.Recipe, str | None]:
+    """The spec and recipe a run directory was made with, and when it was created."""
     path = Path(run_dir) / "config.json"
     if not path.is_file():
         raise UsageError(f"{str(run_dir)!r} is not a run directory (it has no config.json)")
@@ -223,7 +226,7 @@ def read_run_config(run_dir: Path) -> tuple[ModelSpec, config_lib.Recipe]:
         recipe = config_lib.override(spec.recipe, saved["config"])
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise ZooError(f"{path} is not a zoo run config ({error!r})") from None
-    return spec, recipe
+    return spec, recipe, saved.get("created")
 
 
 def run(
@@ -241,12 +244,11 @@ def run(
     overrides = dict(overrides or {})
     if resume:
         run_dir = Path(output) if output else latest_run_dir(name)
-        saved_spec, saved_recipe = read_run_config(run_dir)
+        saved_spec, saved_recipe, created = read_run_config(run_dir)
         if saved_spec.name != name:
             raise UsageError(f"{run_dir} is a run of {saved_spec.name!r}, not of {name!r}")
         recipe = config_lib.override(saved_recipe, overrides)
         checkpoint = read_checkpoint_index(run_dir / "checkpoints")
-        created = json.loads((run_dir / "config.json").read_text()).get("created")
     else:
         run_dir = Path(output) if output else default_run_dir(name)
         if (run_dir / "config.json").exists():
@@ -297,13 +299,14 @@ def run(
             shuffle=False,  # the training pipeline shuffles
         )
     steps_trained = int(model.optimizer.iterations.numpy())
+    evaluated_epoch = record.epochs
     if recipe.restore_best and saver.best:
-        model.load_weights(run_dir / "checkpoints" / saver.best["weights"])
+        load_weights(model, run_dir / "checkpoints" / saver.best["weights"])
+        evaluated_epoch = saver.best["epoch"]
     test = evaluate_test(spec, model, data, run_dir, verbose)
 
     atomic_write(run_dir / "model.keras", model.save)
     write_json(run_dir / "history.json", record.history)
-    evaluated_epoch = saver.best["epoch"] if recipe.restore_best and saver.best else record.epochs
     plots.training_curves(record.history, run_dir / "curves.png", f"{name} ({run_dir.name})",
                           evaluated_epoch)
     metrics = {
@@ -333,7 +336,7 @@ def evaluate_run(run_dir: str | Path, *, data_dir: str | Path | None = None,
     """Evaluates a run's trained model (or, if it did not finish, its last checkpoint) on the
     test set."""
     run_dir = Path(run_dir)
-    spec, recipe = read_run_config(run_dir)
+    spec, recipe, _ = read_run_config(run_dir)
     weights = run_dir / "model.keras"
     if not weights.is_file():
         checkpoint = read_checkpoint_index(run_dir / "checkpoints")

@@ -10,11 +10,17 @@ from zoo.config import CLIP_MODES
 from zoo.errors import UsageError
 
 
+def check_clip_mode(mode: str) -> None:
+    if mode not in CLIP_MODES:
+        raise UsageError(f"clip_mode={mode!r} is not accepted; expected {' or '.join(CLIP_MODES)}")
+
+
 def clip_gradients(gradients: list, clip_norm: float | None, mode: str = "norm") -> list:
     """Clips gradients to `clip_norm`: each on its own ("norm") or all together ("global").
 
     `None` gradients (variables the loss does not reach) pass through unchanged.
     """
+    check_clip_mode(mode)
     if clip_norm is None:
         return list(gradients)
     # An embedding's gradient arrives as IndexedSlices whose repeated rows are not yet summed;
@@ -23,10 +29,8 @@ def clip_gradients(gradients: list, clip_norm: float | None, mode: str = "norm")
                  for g in gradients]
     if mode == "norm":
         return [None if g is None else tf.clip_by_norm(g, clip_norm) for g in gradients]
-    if mode == "global":
-        clipped, _ = tf.clip_by_global_norm(gradients, clip_norm)
-        return clipped
-    raise UsageError(f"clip_mode={mode!r} is not accepted; expected {' or '.join(CLIP_MODES)}")
+    clipped, _ = tf.clip_by_global_norm(gradients, clip_norm)
+    return clipped
 
 
 class ZooModel(keras.Model):
@@ -42,10 +46,7 @@ class ZooModel(keras.Model):
     clip_mode: str = "norm"
 
     def compile(self, *args, clip_norm: float | None = None, clip_mode: str = "norm", **kwargs):
-        if clip_mode not in CLIP_MODES:
-            raise UsageError(
-                f"clip_mode={clip_mode!r} is not accepted; expected {' or '.join(CLIP_MODES)}"
-            )
+        check_clip_mode(clip_mode)
         self.clip_norm = clip_norm
         self.clip_mode = clip_mode
         super().compile(*args, **kwargs)
