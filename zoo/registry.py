@@ -13,10 +13,10 @@ import numpy as np
 
 from zoo import reports
 from zoo.config import Recipe
-from zoo.data import imdb, mnist
+from zoo.data import imdb, mnist, text8
 from zoo.data.pipeline import Datasets
 from zoo.errors import UsageError
-from zoo.models import imdb_lstm, mnist_rnn
+from zoo.models import imdb_lstm, mnist_rnn, text8_bigram_lstm
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,9 @@ class ModelSpec:
         example_batch: (recipe, batch size, numpy Generator) -> (inputs, targets) of the
             right shapes, dtypes and ranges; builds the model and feeds the test battery.
         smoke: overrides that shrink the recipe for a fast run of the same code path.
+        evaluate: (trained model, `Datasets`) -> test figures, instead of the compiled
+            metrics over `Datasets.test` (a language model scores its held-out stream with
+            the state carried).
         report: (trained model, `Datasets`, run directory) -> extra test figures for
             `metrics.json`; may also draw pictures into the run directory.
     """
@@ -48,6 +51,7 @@ class ModelSpec:
     metrics: Callable[[], list]
     example_batch: Callable[[Any, int, np.random.Generator], tuple[np.ndarray, np.ndarray]]
     smoke: dict[str, Any] = field(default_factory=dict)
+    evaluate: Callable[[keras.Model, Datasets], dict[str, float]] | None = None
     report: Callable[[keras.Model, Datasets, Path], dict[str, float]] | None = None
 
 
@@ -59,6 +63,11 @@ def _review_batch(recipe, batch_size, rng):
 def _digit_batch(recipe, batch_size, rng):
     images = rng.random((batch_size, mnist_rnn.ROWS, mnist_rnn.COLUMNS), dtype="float32")
     return images, rng.integers(0, 10, size=(batch_size,)).astype("int64")
+
+
+def _bigram_batch(recipe, batch_size, rng):
+    chars = rng.integers(0, text8.VOCAB, size=(batch_size, recipe.unrollings + 2))
+    return (text8.bigram_ids(chars[:, :-1]).astype("int32"), chars[:, 2:].astype("int32"))
 
 
 TUTORIAL_MNIST = "~0.97 on the first 128 test images (TF1 tutorial)"
@@ -99,6 +108,21 @@ REGISTRY: dict[str, ModelSpec] = {
         ),
         _mnist_spec("mnist_lstm", "lstm", True, TUTORIAL_MNIST),
         _mnist_spec("mnist_gru", "gru", False, TUTORIAL_MNIST),
+        ModelSpec(
+            name="text8_bigram_lstm",
+            task="character language model",
+            dataset="text8-format corpus (27 symbols)",
+            reference="valid perplexity ~4.25 after 7001 steps (Udacity 6_lstm)",
+            recipe=text8_bigram_lstm.BigramLstmRecipe(),
+            build_model=text8_bigram_lstm.build,
+            load_data=text8.load,
+            loss=lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=lambda: [text8_bigram_lstm.Perplexity()],
+            example_batch=_bigram_batch,
+            smoke=dict(embedding_dim=8, units=8, unrollings=5, batch_size=4, steps_per_epoch=3,
+                       epochs=2, valid_chars=20, heldout_chars=50),
+            evaluate=text8_bigram_lstm.perplexity_report,
+        ),
     ]
 }
 

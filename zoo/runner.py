@@ -293,6 +293,7 @@ def run(
             data.train,
             validation_data=data.validation,
             epochs=recipe.epochs,
+            steps_per_epoch=data.steps_per_epoch,
             initial_epoch=initial_epoch,
             callbacks=callbacks,
             verbose=verbose,
@@ -351,8 +352,12 @@ def evaluate_run(run_dir: str | Path, *, data_dir: str | Path | None = None,
 
 def evaluate_test(spec: ModelSpec, model: keras.Model, data, run_dir: Path,
                   verbose: int | str) -> dict[str, float]:
-    """The compiled metrics on every test example, plus the spec's own report."""
-    test = model.evaluate(data.test, return_dict=True, verbose=verbose)
+    """The compiled metrics on every test example (or the spec's own evaluation), plus the
+    spec's report."""
+    if spec.evaluate is not None:
+        test = spec.evaluate(model, data)
+    else:
+        test = model.evaluate(data.test, return_dict=True, verbose=verbose)
     test = {k: float(v) for k, v in test.items()}
     if spec.report is not None:
         test.update(spec.report(model, data, run_dir))

@@ -64,12 +64,17 @@ class ZooModel(keras.Model):
         if self.built:
             self.optimizer.build(self.trainable_variables)
 
+    def training_forward(self, x):
+        """The forward pass of a training step; a model that carries state from batch to
+        batch (a language model reading a stream) overrides it."""
+        return self(x, training=True)
+
     def train_step(self, data):
         # Keras' TensorFlow train_step (keras/src/backend/tensorflow/trainer.py), with the
         # gradients clipped between the tape and the optimizer.
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
-            y_pred = self(x, training=True)
+            y_pred = self.training_forward(x)
             loss = self._compute_loss(
                 x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
             )

@@ -23,6 +23,7 @@ class Datasets:
         test: every test example (the last partial batch included), evaluated once.
         train_examples: examples in one pass over `train`.
         info: where the data came from (paths, sha256s), recorded in `metrics.json`.
+        steps_per_epoch: batches per epoch when `train` is endless (a text stream).
     """
 
     train: tf.data.Dataset
@@ -30,6 +31,7 @@ class Datasets:
     test: tf.data.Dataset
     train_examples: int
     info: dict[str, Any] = field(default_factory=dict)
+    steps_per_epoch: int | None = None
 
 
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float):
