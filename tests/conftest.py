@@ -1,9 +1,11 @@
-"""Shared fixtures: a tiny keras-format IMDB file, and the real data directory when present."""
+"""Shared fixtures: tiny keras-format IMDB and MNIST files, a tiny text8-format corpus, and the
+real data directory when present."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +67,24 @@ def write_tiny_mnist(path: Path, n_train: int = 80, n_test: int = 40, seed: int 
     return path
 
 
+def tiny_text(n_chars: int = 3000, seed: int = 0) -> str:
+    """text8-format text: words of a-z separated by single spaces, starting with a space."""
+    rng = np.random.default_rng(seed)
+    words = ["the", "of", "and", "a", "film", "movie", "was", "good", "bad", "actor", "plot"]
+    text = ""
+    while len(text) < n_chars:
+        text += " " + words[rng.integers(len(words))]
+    return text[:n_chars]
+
+
+def write_tiny_corpus(path: Path, n_chars: int = 3000, seed: int = 0) -> Path:
+    """`tiny_text` written as text8.zip is: a zip archive of one member."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(path.stem, tiny_text(n_chars, seed))
+    return path
+
+
 def write_manifest(data_dir: Path, *relative: str) -> None:
     lines = [
         f"{hashlib.sha256((data_dir / r).read_bytes()).hexdigest()}  {r}\n" for r in relative
@@ -74,9 +94,11 @@ def write_manifest(data_dir: Path, *relative: str) -> None:
 
 @pytest.fixture
 def tiny_data(tmp_path) -> Path:
-    """A data directory holding tiny imdb/imdb.npz and mnist/mnist.npz, and a manifest."""
+    """A data directory holding tiny imdb/imdb.npz, mnist/mnist.npz and text/tiny_text8.zip,
+    and a manifest."""
     data_dir = tmp_path / "data"
     write_tiny_imdb(data_dir / "imdb" / "imdb.npz")
     write_tiny_mnist(data_dir / "mnist" / "mnist.npz")
-    write_manifest(data_dir, "imdb/imdb.npz", "mnist/mnist.npz")
+    write_tiny_corpus(data_dir / "text" / "tiny_text8.zip")
+    write_manifest(data_dir, "imdb/imdb.npz", "mnist/mnist.npz", "text/tiny_text8.zip")
     return data_dir

@@ -21,6 +21,9 @@ EXPECTED_PARAMS = {
     # GRU (Keras' reset_after: two bias rows) 3*128*(28+128) + 2*3*128 + Dense 128*10+10
     # smoke: 3*8*(28+8) + 2*3*8 + 8*10+10
     "mnist_gru": (61_962, 1_002),
+    # Embedding 729*128 + fused cell (128+256)*4*256 + 4*256 + Dense 256*27+27
+    # smoke: 729*8 + (8+8)*4*8 + 4*8 + 8*27+27
+    "text8_bigram_lstm": (494_491, 6_619),
 }
 
 NAMES = sorted(REGISTRY)

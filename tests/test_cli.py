@@ -35,6 +35,10 @@ def one_line_error(capsys) -> str:
         (["run", "imdb_lstm", "--seed", "-1"], "seed=-1 is not accepted; expected an integer"),
         (["fly"], "invalid choice: 'fly'"),
         (["eval", "/no/such/run"], "is not a run directory"),
+        (["sample", "/no/such/run"], "is not a run directory"),
+        (["sample", "/no/such/run", "--length", "ten"], "invalid int value: 'ten'"),
+        (["run", "text8_bigram_lstm", "--set", "corpus=/no/such/corpus"],
+         "corpus='/no/such/corpus' is not a file and not a corpus name"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(argv, expected, capsys):
@@ -107,3 +111,40 @@ def test_real_process_prints_no_traceback(tmp_path):
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         "zoo: error: epochs='zero' is not a valid int")
+
+
+LM_SETS = ["--set", "corpus=tiny_text8", "--set", "embedding_dim=8", "--set", "units=8",
+           "--set", "unrollings=5", "--set", "batch_size=4", "--set", "steps_per_epoch=3",
+           "--set", "epochs=1", "--set", "valid_chars=20", "--set", "heldout_chars=200"]
+
+
+def test_language_model_run_then_sample(tiny_data, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "text8_bigram_lstm", *LM_SETS, "--data-dir", str(tiny_data),
+                 "--output", str(out)]) == 0
+    assert "heldout_perplexity" in capsys.readouterr().out
+    argv = ["sample", str(out), "--prime", "the film", "--length", "30", "--seed", "3"]
+    assert main(argv) == 0
+    text = capsys.readouterr().out.strip()
+    assert text.startswith("the film") and len(text) == 38
+    assert main(argv) == 0
+    assert capsys.readouterr().out.strip() == text
+    assert main(["sample", str(out), "--temperature", "-1"]) == 2
+    assert "temperature -1.0 is not accepted" in one_line_error(capsys)
+
+
+def test_sample_needs_a_language_model_run(tiny_data, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "imdb_lstm", *SMOKE_SETS, "--epochs", "1", "--data-dir", str(tiny_data),
+                 "--output", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["sample", str(out)]) == 2
+    assert "is a run of imdb_lstm, not of a language model" in one_line_error(capsys)
+
+
+def test_corpus_outside_the_alphabet_is_one_line_exit_1(tmp_path, capsys):
+    corpus = tmp_path / "raw.txt"
+    corpus.write_text("Call me Ishmael. " * 200)
+    assert main(["run", "text8_bigram_lstm", "--set", f"corpus={corpus}",
+                 "--output", str(tmp_path / "run")]) == 1
+    assert "characters outside [a-z ] (b'C' at 0" in one_line_error(capsys)

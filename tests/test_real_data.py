@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from zoo import runner
-from zoo.data import imdb
+from zoo.data import imdb, text8
 
 pytestmark = pytest.mark.real_data
 
@@ -41,3 +41,20 @@ def test_100_steps_of_mnist_beat_080(name, real_data, tmp_path):
     metrics = runner.run(name, overrides, data_dir=real_data, output=tmp_path / "run", verbose=2)
     assert metrics["steps_trained"] == 100
     assert metrics["test"]["accuracy"] > 0.80, metrics["test"]
+
+
+def test_100m_character_corpus_loads_as_bytes(real_data):
+    found = text8.locate("imdb_text8", real_data)
+    ids = text8.encode_bytes(text8.read_bytes(found.path), False, str(found.path))
+    assert len(ids) == 100_000_000 and ids.dtype == np.uint8 and ids.max() == 26
+    assert text8.decode(ids[:20]) == " i admit the great m"
+
+
+def test_200_steps_on_austen_reach_heldout_perplexity_below_12(real_data, tmp_path):
+    overrides = {"corpus": "austen_text8", "heldout_chars": 300_000, "steps_per_epoch": 200,
+                 "epochs": 1}
+    metrics = runner.run("text8_bigram_lstm", overrides, data_dir=real_data,
+                         output=tmp_path / "run", verbose=2)
+    assert metrics["steps_trained"] == 200
+    assert metrics["test"]["heldout_characters"] == 299_998
+    assert metrics["test"]["heldout_perplexity"] < 12, metrics["test"]

@@ -332,22 +332,28 @@ def run(
     return metrics
 
 
-def evaluate_run(run_dir: str | Path, *, data_dir: str | Path | None = None,
-                 verbose: int | str = "auto") -> dict[str, float]:
-    """Evaluates a run's trained model (or, if it did not finish, its last checkpoint) on the
-    test set."""
+def load_run_model(run_dir: str | Path) -> tuple[ModelSpec, config_lib.Recipe, keras.Model]:
+    """A run's spec, recipe and compiled model with its trained weights (or, if the run did
+    not finish, its last checkpoint's)."""
     run_dir = Path(run_dir)
     spec, recipe, _ = read_run_config(run_dir)
     weights = run_dir / "model.keras"
     if not weights.is_file():
         checkpoint = read_checkpoint_index(run_dir / "checkpoints")
         if checkpoint is None:
-            raise ZooError(f"{run_dir} has neither model.keras nor a checkpoint to evaluate")
+            raise ZooError(f"{run_dir} has neither model.keras nor a checkpoint to load")
         weights = run_dir / "checkpoints" / checkpoint["weights"]
-    data = spec.load_data(recipe, resolve_data_dir(data_dir))
     model = build_and_compile(spec, recipe)
     load_weights(model, weights)
-    return evaluate_test(spec, model, data, run_dir, verbose)
+    return spec, recipe, model
+
+
+def evaluate_run(run_dir: str | Path, *, data_dir: str | Path | None = None,
+                 verbose: int | str = "auto") -> dict[str, float]:
+    """Evaluates a run's trained model (or its last checkpoint) on the test set."""
+    spec, recipe, model = load_run_model(run_dir)
+    data = spec.load_data(recipe, resolve_data_dir(data_dir))
+    return evaluate_test(spec, model, data, Path(run_dir), verbose)
 
 
 def evaluate_test(spec: ModelSpec, model: keras.Model, data, run_dir: Path,

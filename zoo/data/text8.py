@@ -69,9 +69,10 @@ def locate(corpus: str, data_dir: Path | None) -> DataFile:
     if corpus == "text8":
         found = download("text8.zip", TEXT8_ORIGIN, None, data_dir=data_dir,
                          relative=f"{TEXT_FOLDER}/text8.zip")
-        if found.path.stat().st_size != TEXT8_BYTES:
-            raise DataError(f"{found.path} has {found.path.stat().st_size:,} bytes, not text8.zip's "
-                            f"{TEXT8_BYTES:,}; delete it to download it again")
+        size = found.path.stat().st_size
+        if size != TEXT8_BYTES:
+            raise DataError(f"{found.path} has {size:,} bytes, not text8.zip's {TEXT8_BYTES:,}; "
+                            "delete it to download it again")
         return found
     names = sorted({p.name.removesuffix(".zip") for p in (data_dir / TEXT_FOLDER).glob("*")}
                    if data_dir and (data_dir / TEXT_FOLDER).is_dir() else [])
@@ -88,8 +89,9 @@ def read_bytes(path: Path) -> bytes:
             with zipfile.ZipFile(path) as archive:
                 members = [m for m in archive.namelist() if not m.endswith("/")]
                 if len(members) != 1:
-                    raise DataError(f"{path} holds {len(members)} files ({', '.join(members[:5])}); "
-                                    "expected a zip archive of exactly one text8-format file")
+                    raise DataError(
+                        f"{path} holds {len(members)} files ({', '.join(members[:5])}); "
+                        "expected a zip archive of exactly one text8-format file")
                 return archive.read(members[0])
         return path.read_bytes()
     except (OSError, zipfile.BadZipFile) as error:

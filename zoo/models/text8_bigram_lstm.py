@@ -21,6 +21,7 @@ from zoo.data.text8 import BIGRAMS, VOCAB, bigram_ids, decode, encode
 from zoo.errors import UsageError
 from zoo.training import ZooModel
 
+
 @dataclasses.dataclass(frozen=True)
 class BigramLstmRecipe(Recipe):
     """The assignment's data budget (batch 64 x 10 unrollings, 7,000 steps), a larger model.
