@@ -258,7 +258,7 @@ def test_run_reports_validation_and_heldout_perplexity(tiny_data, tmp_path):
                          output=tmp_path / "run", verbose=0)
     test = metrics["test"]
     assert metrics["steps_trained"] == 6
-    assert metrics["data"]["heldout_characters"] == 500 and test["heldout_characters"] == 498
+    assert metrics["data"]["heldout_characters"] == 500
     assert test["heldout_bpc"] == pytest.approx(math.log2(test["heldout_perplexity"]))
     # the validation slice scored the assignment's way is what fit reported as val_perplexity
     assert test["valid_perplexity_1000"] == pytest.approx(

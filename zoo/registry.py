@@ -11,7 +11,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from zoo import reports
+from zoo import reports, serving
 from zoo.config import Recipe
 from zoo.data import imdb, mnist, text8
 from zoo.data.pipeline import Datasets
@@ -32,6 +32,8 @@ class ModelSpec:
         loss, metrics: fresh loss and metric objects for `compile`.
         example_batch: (recipe, batch size, numpy Generator) -> (inputs, targets) of the
             right shapes, dtypes and ranges; builds the model and feeds the test battery.
+        serving: (trained model, recipe, data directory or None) -> the `serving.Serving`
+            signatures of its SavedModel export.
         smoke: overrides that shrink the recipe for a fast run of the same code path.
         evaluate: (trained model, `Datasets`) -> test figures, instead of the compiled
             metrics over `Datasets.test` (a language model scores its held-out stream with
@@ -50,6 +52,7 @@ class ModelSpec:
     loss: Callable[[], keras.losses.Loss]
     metrics: Callable[[], list]
     example_batch: Callable[[Any, int, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+    serving: Callable[[keras.Model, Any, Path | None], Any]
     smoke: dict[str, Any] = field(default_factory=dict)
     evaluate: Callable[[keras.Model, Datasets], dict[str, float]] | None = None
     report: Callable[[keras.Model, Datasets, Path], dict[str, float]] | None = None
@@ -87,6 +90,7 @@ def _mnist_spec(name: str, cell: str, input_projection: bool, reference: str) ->
         example_batch=_digit_batch,
         smoke=dict(units=8, batch_size=16, epochs=1),
         report=functools.partial(reports.digit_report, title=name),
+        serving=serving.digit_serving,
     )
 
 
@@ -105,6 +109,7 @@ REGISTRY: dict[str, ModelSpec] = {
             metrics=lambda: [keras.metrics.BinaryAccuracy(name="accuracy")],
             example_batch=_review_batch,
             smoke=dict(vocab_size=50, sequence_length=6, embedding_dim=8, units=4, batch_size=8),
+            serving=serving.review_serving,
         ),
         _mnist_spec("mnist_lstm", "lstm", True, TUTORIAL_MNIST),
         _mnist_spec("mnist_gru", "gru", False, TUTORIAL_MNIST),
@@ -122,6 +127,7 @@ REGISTRY: dict[str, ModelSpec] = {
             smoke=dict(embedding_dim=8, units=8, unrollings=5, batch_size=4, steps_per_epoch=3,
                        epochs=2, valid_chars=20, heldout_chars=50),
             evaluate=text8_bigram_lstm.perplexity_report,
+            serving=serving.text_serving,
         ),
     ]
 }

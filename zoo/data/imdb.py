@@ -8,6 +8,9 @@ above `num_words` replaced by the OOV id; then `pad_sequences` to `maxlen`.
 
 from __future__ import annotations
 
+import json
+import re
+
 import numpy as np
 
 from zoo.config import Recipe
@@ -18,6 +21,12 @@ from zoo.errors import DataError
 RELATIVE_PATH = "imdb/imdb.npz"
 ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb.npz"
 KERAS_SHA256 = "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f"
+
+WORD_INDEX_PATH = "imdb/imdb_word_index.json"
+WORD_INDEX_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb_word_index.json"
+WORD_INDEX_MD5 = "bfafd718b763782e994055a2d397834f"
+# keras.preprocessing.text.text_to_word_sequence's default filters: each becomes a space
+KERAS_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
 
 START_ID = 1
 OOV_ID = 2
@@ -30,6 +39,40 @@ def locate(data_dir) -> DataFile:
     return find_local(data_dir, RELATIVE_PATH) or download(
         "imdb.npz", ORIGIN, KERAS_SHA256, data_dir=data_dir, relative=RELATIVE_PATH
     )
+
+
+def load_word_index(data_dir) -> dict[str, int]:
+    """keras' `imdb.get_word_index()`: word -> frequency rank (1 = most frequent)."""
+    found = find_local(data_dir, WORD_INDEX_PATH) or download(
+        "imdb_word_index.json", WORD_INDEX_ORIGIN, WORD_INDEX_MD5, data_dir=data_dir,
+        relative=WORD_INDEX_PATH)
+    try:
+        index = json.loads(found.path.read_text(encoding="utf-8"))
+        if not isinstance(index, dict) or not all(isinstance(v, int) for v in index.values()):
+            raise ValueError("not a mapping of words to integer ranks")
+    except (OSError, ValueError) as error:
+        raise DataError(f"{found.path} is not keras' IMDB word index ({error})") from None
+    return index
+
+
+def tokenize(texts, ranks, num_words: int, maxlen: int):
+    """Review strings `(batch,)` -> int32 ids `(batch, maxlen)` in TensorFlow ops, as the
+    training data was made: lowercase, keras' punctuation filter, split on spaces, rank + 3,
+    ranks beyond `num_words` and unknown words -> OOV 2, start id 1, then `pad_sequences`
+    (padded and truncated at the front). `ranks` maps words to ranks (-1 when unknown).
+    """
+    import tensorflow as tf
+
+    filtered = tf.strings.regex_replace(tf.strings.lower(texts, encoding="utf-8"),
+                                        f"[{re.escape(KERAS_FILTERS)}]", " ")
+    words = tf.strings.split(filtered, sep=" ")
+    words = tf.ragged.boolean_mask(words, tf.strings.length(words) > 0)
+    ids = tf.cast(ranks.lookup(words), tf.int32) + INDEX_FROM
+    ids = tf.where((ids < INDEX_FROM) | (ids >= num_words), OOV_ID, ids)
+    starts = tf.fill([tf.shape(texts)[0], 1], START_ID)
+    ids = tf.concat([starts, ids], axis=1)[:, -maxlen:]
+    # pad at the front: reverse, pad at the end, reverse back
+    return tf.reverse(tf.reverse(ids, axis=[1]).to_tensor(0, shape=[None, maxlen]), axis=[1])
 
 
 def read_raw(path) -> dict[str, np.ndarray]:

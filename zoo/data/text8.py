@@ -36,7 +36,7 @@ DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight"
 STREAM_CHUNK = 1024
 
 # byte -> character id, for bytes.translate (no index array of 8-byte integers in between)
-_TABLE = bytes(ALPHABET.index(chr(b)) if chr(b) in ALPHABET else INVALID for b in range(256))
+BYTE_TO_ID = bytes(ALPHABET.index(chr(b)) if chr(b) in ALPHABET else INVALID for b in range(256))
 
 
 def bigram_ids(chars):
@@ -49,7 +49,8 @@ def encode(text: str) -> np.ndarray:
     bad = sorted(set(text) - set(ALPHABET))
     if bad:
         raise UsageError(f"text {text!r} has characters outside [a-z ]: {''.join(bad)!r}")
-    return np.frombuffer(text.encode("ascii").translate(_TABLE), dtype=np.uint8).astype(np.int32)
+    ids = np.frombuffer(text.encode("ascii").translate(BYTE_TO_ID), dtype=np.uint8)
+    return ids.astype(np.int32)
 
 
 def decode(ids) -> str:
@@ -109,7 +110,7 @@ def encode_bytes(raw: bytes, clean: bool, source: str) -> np.ndarray:
         raw = raw.lower()
         for digit, word in enumerate(DIGITS):
             raw = raw.replace(str(digit).encode(), f" {word} ".encode())
-    ids = np.frombuffer(raw.translate(_TABLE), dtype=np.uint8)
+    ids = np.frombuffer(raw.translate(BYTE_TO_ID), dtype=np.uint8)
     invalid = np.flatnonzero(ids == INVALID)
     if invalid.size and not clean:
         shown = ", ".join(f"{bytes([raw[i]])!r} at {i:,}" for i in invalid[:5])

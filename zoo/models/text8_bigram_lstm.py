@@ -261,7 +261,7 @@ def stream_nats(model: BigramLanguageModel, chunks: tf.data.Dataset) -> tuple[fl
     whole stream were fed one character at a time from a fresh state. Returns it and the
     number of characters scored."""
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=True, autograph=False)
     def score(bigrams, targets, state):
         logits, state = model(bigrams, initial_state=state, return_state=True)
         nats = keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
@@ -280,17 +280,16 @@ def perplexity_report(model: BigramLanguageModel, data) -> dict[str, float]:
     """The assignment's validation perplexity on its 1000 characters, and perplexity and bits
     per character of the held-out tail, each scored as one stream."""
     valid, _ = stream_nats(model, data.validation)
-    heldout, count = stream_nats(model, data.test)
+    heldout, _ = stream_nats(model, data.test)
     return {
         "valid_perplexity_1000": math.exp(valid),
         "heldout_perplexity": math.exp(heldout),
         "heldout_bpc": heldout / math.log(2),
-        "heldout_characters": count,
     }
 
 
 @tf.function(reduce_retracing=True)
-def _sample_ids(model, context, length, temperature, seed):
+def sample_ids(model, context, length, temperature, seed):
     logits, state = model(bigram_ids(context)[None], initial_state=None, return_state=True)
     logits = logits[:, -1]
     previous = context[-1]
@@ -306,11 +305,9 @@ def _sample_ids(model, context, length, temperature, seed):
     return sampled.stack()
 
 
-def sample(model: BigramLanguageModel, prime: str, length: int, temperature: float = 1.0,
-           seed: int = 1) -> str:
-    """`prime` followed by `length` sampled characters; the same seed gives the same text.
-
-    A one-character prime is read as following a space (the first bigram needs two)."""
+def check_sampling(prime: str, length: int, temperature: float, seed: int) -> None:
+    """Refuses sampling arguments that `sample` (and the exported `sample` signature) cannot
+    take, naming the value and what is accepted."""
     if not prime:
         raise UsageError("prime '' is empty; expected at least one character of [a-z ]")
     if length < 1:
@@ -319,7 +316,15 @@ def sample(model: BigramLanguageModel, prime: str, length: int, temperature: flo
         raise UsageError(f"temperature {temperature} is not accepted; expected a number > 0")
     if not 0 <= seed < 2**31:
         raise UsageError(f"seed {seed} is not accepted; expected an integer from 0 to 2**31 - 1")
+
+
+def sample(model: BigramLanguageModel, prime: str, length: int, temperature: float = 1.0,
+           seed: int = 1) -> str:
+    """`prime` followed by `length` sampled characters; the same seed gives the same text.
+
+    A one-character prime is read as following a space (the first bigram needs two)."""
+    check_sampling(prime, length, temperature, seed)
     context = encode(prime if len(prime) > 1 else " " + prime)
-    ids = _sample_ids(model, tf.constant(context), tf.constant(length, tf.int32),
-                      tf.constant(temperature, tf.float32), tf.constant(seed, tf.int32))
+    ids = sample_ids(model, tf.constant(context), tf.constant(length, tf.int32),
+                     tf.constant(temperature, tf.float32), tf.constant(seed, tf.int32))
     return prime + decode(ids.numpy())

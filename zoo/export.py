@@ -1,0 +1,109 @@
+"""The one exporter: a trained run -> a TensorFlow SavedModel in TensorFlow Serving's layout.
+
+    saved_models/<model>/<version>/   saved_model.pb, variables/, MODEL_CARD.md
+
+The version is the next free integer. The SavedModel is written into a temporary folder beside
+its destination and renamed into place, so a server never sees a half-written version. Its
+signatures (see `zoo.serving`) run with TensorFlow alone: `tf.saved_model.load(path)`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from zoo.data.files import resolve_data_dir
+from zoo.errors import UsageError, ZooError
+from zoo.runner import load_run_model
+
+SAVED_MODELS = Path("saved_models")
+CARD = "MODEL_CARD.md"
+
+
+def next_version(root: Path) -> int:
+    """One more than the largest integer-named version under `root` (1 if none)."""
+    versions = [int(p.name) for p in root.glob("*") if p.is_dir() and p.name.isdigit()]
+    return max(versions, default=0) + 1
+
+
+def export_run(run_dir: str | Path, *, to: str | Path | None = None,
+               root: str | Path = SAVED_MODELS, data_dir: str | Path | None = None) -> Path:
+    """Exports a run's trained model to `to`, else `root/<model>/<next version>/`; returns
+    the path. `data_dir` supplies what the signatures carry inside (the IMDB word index)."""
+    run_dir = Path(run_dir)
+    spec, recipe, model = load_run_model(run_dir)
+    if to is None:
+        destination = Path(root) / spec.name / str(next_version(Path(root) / spec.name))
+    else:
+        destination = Path(to)
+        if destination.exists():
+            raise UsageError(f"--to {str(destination)!r} already exists; name a new folder")
+    serving = spec.serving(model, recipe, resolve_data_dir(data_dir))
+    card = model_card(spec, recipe, run_dir)
+    write_saved_model(model, serving, destination, card)
+    return destination
+
+
+def write_saved_model(model: keras.Model, serving, destination: Path, card: str) -> None:
+    """Writes the SavedModel and its card into a temporary folder, then renames it into place."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    try:
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        for resource in serving.resources:
+            archive.track(resource)
+        for name, function in serving.signatures.items():
+            archive.add_endpoint(name, function)
+        archive.write_out(str(staging / "model"), verbose=False)
+        (staging / "model" / CARD).write_text(card)
+        os.rename(staging / "model", destination)
+    except OSError as error:
+        raise ZooError(f"cannot write the SavedModel to {destination}: {error}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def model_card(spec, recipe, run_dir: Path) -> str:
+    """A short markdown card: the command, the recipe, the data and its checksums, the test
+    figures."""
+    metrics_path = run_dir / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    defaults = spec.recipe.to_dict()
+    changed = [f"--set {k}={v}" for k, v in recipe.to_dict().items() if defaults[k] != v]
+    trained = (f"trained {metrics['steps_trained']} steps in {sum(metrics['train_seconds']):.0f} s "
+               f"(finished {metrics['finished']}); {metrics['params']:,} parameters"
+               if metrics else "not finished: exported from its last checkpoint")
+    lines = [
+        f"# {spec.name}",
+        "",
+        f"{spec.task}, {spec.dataset}. Exported {datetime.now(timezone.utc).date().isoformat()} "
+        f"with TensorFlow {tf.__version__} and Keras {keras.__version__} from run "
+        f"`{run_dir.name}`: {trained}.",
+        "",
+        "## Made by",
+        "",
+        f"    zoo run {' '.join([spec.name, *changed])}",
+        f"    zoo export {run_dir}",
+        "",
+        "## Test figures",
+        "",
+        *[f"- {key}: {value:.4f}" for key, value in metrics.get("test", {}).items()],
+        "",
+        "## Data",
+        "",
+        *[f"- {key}: `{value}`" for key, value in metrics.get("data", {}).items()],
+        "",
+        "## Recipe",
+        "",
+        *[f"- {key}: `{value}`" for key, value in recipe.to_dict().items()],
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,110 @@
+"""`zoo predict`: run an exported SavedModel on what a person has: review text, digit images,
+a prime for the language model. Needs no data directory and no `zoo` model code: only the
+SavedModel's signatures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.errors import DataError, UsageError
+from zoo.export import SAVED_MODELS
+
+REPO_SAVED_MODELS = Path(__file__).resolve().parent.parent / SAVED_MODELS
+
+
+def resolve_saved_model(model: str) -> Path:
+    """A registered model's newest version under ./saved_models (else the repository's), or
+    a folder holding a SavedModel."""
+    from zoo.registry import REGISTRY
+
+    if model in REGISTRY:
+        for root in (SAVED_MODELS, REPO_SAVED_MODELS):
+            versions = [p for p in (root / model).glob("*") if p.name.isdigit()
+                        and (p / "saved_model.pb").is_file()]
+            if versions:
+                return max(versions, key=lambda p: int(p.name))
+        raise UsageError(f"no export of {model} under {SAVED_MODELS / model}; make one with "
+                         "`zoo export RUN_DIR`, or pass the path of a SavedModel")
+    path = Path(model).expanduser()
+    if not (path / "saved_model.pb").is_file():
+        raise UsageError(f"{model!r} is neither a registered model nor a folder holding a "
+                         "SavedModel (saved_model.pb)")
+    return path
+
+
+def predict(model: str, inputs: list[str], *, length: int = 200, temperature: float = 1.0,
+            seed: int = 1) -> list[str]:
+    """One printable line per input."""
+    path = resolve_saved_model(model)
+    try:
+        loaded = tf.saved_model.load(str(path))
+    except Exception as error:  # TF raises several types for a damaged SavedModel
+        reason = " ".join(str(error).split())[:200]
+        raise DataError(f"cannot load the SavedModel in {path}: {reason}") from None
+    signatures = loaded.signatures
+    if "predict_text" in signatures:
+        return [_review(signatures["predict_text"], text) for text in inputs]
+    if "sample" in signatures:
+        return [_sample(signatures["sample"], prime, length, temperature, seed)
+                for prime in inputs]
+    return [_digit(signatures["serving_default"], image) for image in inputs]
+
+
+def _review(signature, text: str) -> str:
+    if not text.strip():
+        raise UsageError("review text '' is empty; expected the words of a review")
+    probability = float(signature(text=tf.constant([text]))["probability"][0])
+    verdict = "positive" if probability >= 0.5 else "negative"
+    return f"{probability:.4f} {verdict}: {text}"
+
+
+def _sample(signature, prime: str, length: int, temperature: float, seed: int) -> str:
+    from zoo.data import text8
+    from zoo.models.text8_bigram_lstm import check_sampling
+
+    text8.encode(prime)
+    check_sampling(prime, length, temperature, seed)
+    result = signature(prime=tf.constant(prime), length=tf.constant(length, tf.int32),
+                       temperature=tf.constant(temperature, tf.float32),
+                       seed=tf.constant(seed, tf.int32))
+    return result["text"].numpy().decode()
+
+
+def _digit(signature, image_path: str) -> str:
+    image = read_digit(Path(image_path))
+    result = signature(images=tf.constant(image[None]))
+    probabilities = result["probabilities"][0].numpy()
+    digit = int(result["class"][0])
+    return f"{digit} (probability {probabilities[digit]:.4f}): {image_path}"
+
+
+def read_digit(path: Path) -> np.ndarray:
+    """A 28x28 uint8 image, white digit on black as MNIST, from a .npy array or an image file
+    (PNG, JPEG, GIF, BMP; colour is turned to grey, other sizes resized to 28x28)."""
+    accepted = "a PNG/JPEG/GIF/BMP image or a .npy array of 28x28 pixels"
+    if not path.is_file():
+        raise UsageError(f"image {str(path)!r} does not exist; expected {accepted}")
+    if path.suffix.lower() == ".npy":
+        try:
+            image = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise DataError(f"{path} is not a readable .npy array ({error})") from None
+        if image.shape != (28, 28):
+            raise DataError(f"{path} holds an array of shape {image.shape}; expected (28, 28)")
+        if image.dtype != np.uint8:
+            if not (np.issubdtype(image.dtype, np.floating) and 0 <= image.min()
+                    and image.max() <= 1):
+                raise DataError(f"{path} holds {image.dtype} values; expected uint8 pixels "
+                                "(0-255) or floats in [0, 1]")
+            image = np.round(image * 255).astype(np.uint8)
+        return image
+    try:
+        decoded = tf.io.decode_image(path.read_bytes(), channels=1, expand_animations=False)
+    except tf.errors.InvalidArgumentError:
+        raise DataError(f"{path} is not {accepted}") from None
+    if decoded.shape[:2] != (28, 28):
+        decoded = tf.image.resize(decoded, (28, 28), antialias=True)
+    return np.asarray(tf.cast(tf.round(decoded[:, :, 0]), tf.uint8))
