@@ -4,6 +4,7 @@ real data directory when present."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import zipfile
 from pathlib import Path
@@ -53,6 +54,13 @@ def write_tiny_imdb(path: Path, n_train: int = 60, n_test: int = 37, seed: int =
     return path
 
 
+def write_tiny_word_index(path: Path, words: int = 12000) -> Path:
+    """A word index like keras' imdb_word_index.json: word -> rank, here "w<rank>"."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({f"w{rank}": rank for rank in range(1, words + 1)}))
+    return path
+
+
 def write_tiny_mnist(path: Path, n_train: int = 80, n_test: int = 40, seed: int = 0) -> Path:
     """A keras-format mnist.npz of random uint8 images."""
     rng = np.random.default_rng(seed)
@@ -94,11 +102,13 @@ def write_manifest(data_dir: Path, *relative: str) -> None:
 
 @pytest.fixture
 def tiny_data(tmp_path) -> Path:
-    """A data directory holding tiny imdb/imdb.npz, mnist/mnist.npz and text/tiny_text8.zip,
-    and a manifest."""
+    """A data directory holding tiny imdb/imdb.npz (and its word index), mnist/mnist.npz and
+    text/tiny_text8.zip, and a manifest."""
     data_dir = tmp_path / "data"
     write_tiny_imdb(data_dir / "imdb" / "imdb.npz")
+    write_tiny_word_index(data_dir / "imdb" / "imdb_word_index.json")
     write_tiny_mnist(data_dir / "mnist" / "mnist.npz")
     write_tiny_corpus(data_dir / "text" / "tiny_text8.zip")
-    write_manifest(data_dir, "imdb/imdb.npz", "mnist/mnist.npz", "text/tiny_text8.zip")
+    write_manifest(data_dir, "imdb/imdb.npz", "imdb/imdb_word_index.json", "mnist/mnist.npz",
+                   "text/tiny_text8.zip")
     return data_dir

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from zoo.data.files import resolve_data_dir
 from zoo.errors import UsageError, ZooError
-from zoo.runner import load_run_model
+from zoo.runner import build_model, load_run_model
 
 SAVED_MODELS = Path("saved_models")
 CARD = "MODEL_CARD.md"
@@ -45,9 +45,12 @@ def export_run(run_dir: str | Path, *, to: str | Path | None = None,
         destination = Path(to)
         if destination.exists():
             raise UsageError(f"--to {str(destination)!r} already exists; name a new folder")
-    serving = spec.serving(model, recipe, resolve_data_dir(data_dir))
+    # a fresh copy of the trained weights, without the optimizer's state
+    inference = build_model(spec, recipe)
+    inference.set_weights(model.get_weights())
+    serving = spec.serving(inference, recipe, resolve_data_dir(data_dir))
     card = model_card(spec, recipe, run_dir)
-    write_saved_model(model, serving, destination, card)
+    write_saved_model(inference, serving, destination, card)
     return destination
 
 
@@ -56,13 +59,14 @@ def write_saved_model(model: keras.Model, serving, destination: Path, card: str)
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
     try:
-        archive = keras.export.ExportArchive()
-        archive.track(model)
-        for resource in serving.resources:
-            archive.track(resource)
+        # A bare tf.Module holding the weights' tf.Variables: keras' ExportArchive would store
+        # every weight twice (as the keras variable and as the tf.Variable it wraps).
+        module = tf.Module()
+        module.weights = [getattr(w, "value", w) for w in model.weights]
+        module.resources = list(serving.resources)
         for name, function in serving.signatures.items():
-            archive.add_endpoint(name, function)
-        archive.write_out(str(staging / "model"), verbose=False)
+            setattr(module, name, function)  # also callable as loaded.<name>(...)
+        tf.saved_model.save(module, str(staging / "model"), signatures=serving.signatures)
         (staging / "model" / CARD).write_text(card)
         os.rename(staging / "model", destination)
     except OSError as error:

@@ -45,40 +45,29 @@ def predict(model: str, inputs: list[str], *, length: int = 200, temperature: fl
         reason = " ".join(str(error).split())[:200]
         raise DataError(f"cannot load the SavedModel in {path}: {reason}") from None
     signatures = loaded.signatures
+    # every input is checked before any is run: one bad input, one error, no partial output
     if "predict_text" in signatures:
-        return [_review(signatures["predict_text"], text) for text in inputs]
+        for text in inputs:
+            if not text.strip():
+                raise UsageError("review text '' is empty; expected the words of a review")
+        probabilities = signatures["predict_text"](text=tf.constant(inputs))["probability"]
+        return [f"{p:.4f} {'positive' if p >= 0.5 else 'negative'}: {text}"
+                for p, text in zip(probabilities.numpy(), inputs)]
     if "sample" in signatures:
-        return [_sample(signatures["sample"], prime, length, temperature, seed)
+        from zoo.data import text8
+        from zoo.models.text8_bigram_lstm import check_sampling
+
+        for prime in inputs:
+            text8.encode(prime)
+            check_sampling(prime, length, temperature, seed)
+        return [signatures["sample"](prime=tf.constant(prime), length=tf.constant(length),
+                                     temperature=tf.constant(temperature, tf.float32),
+                                     seed=tf.constant(seed))["text"].numpy().decode()
                 for prime in inputs]
-    return [_digit(signatures["serving_default"], image) for image in inputs]
-
-
-def _review(signature, text: str) -> str:
-    if not text.strip():
-        raise UsageError("review text '' is empty; expected the words of a review")
-    probability = float(signature(text=tf.constant([text]))["probability"][0])
-    verdict = "positive" if probability >= 0.5 else "negative"
-    return f"{probability:.4f} {verdict}: {text}"
-
-
-def _sample(signature, prime: str, length: int, temperature: float, seed: int) -> str:
-    from zoo.data import text8
-    from zoo.models.text8_bigram_lstm import check_sampling
-
-    text8.encode(prime)
-    check_sampling(prime, length, temperature, seed)
-    result = signature(prime=tf.constant(prime), length=tf.constant(length, tf.int32),
-                       temperature=tf.constant(temperature, tf.float32),
-                       seed=tf.constant(seed, tf.int32))
-    return result["text"].numpy().decode()
-
-
-def _digit(signature, image_path: str) -> str:
-    image = read_digit(Path(image_path))
-    result = signature(images=tf.constant(image[None]))
-    probabilities = result["probabilities"][0].numpy()
-    digit = int(result["class"][0])
-    return f"{digit} (probability {probabilities[digit]:.4f}): {image_path}"
+    images = np.stack([read_digit(Path(path)) for path in inputs])
+    result = signatures["serving_default"](images=tf.constant(images))
+    return [f"{digit} (probability {p[digit]:.4f}): {path}" for digit, p, path
+            in zip(result["class"].numpy(), result["probabilities"].numpy(), inputs)]
 
 
 def read_digit(path: Path) -> np.ndarray:

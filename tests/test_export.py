@@ -1,0 +1,213 @@
+"""SavedModel export: every registered model exports, reloads in a fresh process with TensorFlow
+alone, and gives the trained model's outputs; the signatures take what a person has."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import REPO
+
+from zoo import export, runner
+from zoo.data import imdb
+from zoo.errors import UsageError, ZooError
+from zoo.models import text8_bigram_lstm
+from zoo.registry import REGISTRY
+
+TINY = {
+    "imdb_lstm": {},
+    "mnist_lstm": {},
+    "mnist_gru": {},
+    "text8_bigram_lstm": {"corpus": "tiny_text8", "valid_chars": 20, "heldout_chars": 200},
+}
+
+# Runs in a fresh interpreter where importing zoo is impossible: TensorFlow alone must do.
+FRESH_PROCESS = """
+import sys
+sys.modules["zoo"] = None
+import json, numpy as np, tensorflow as tf
+path, inputs, out = sys.argv[1:]
+loaded = tf.saved_model.load(path)
+results = {}
+for name, kwargs in json.loads(open(inputs).read()).items():
+    signature = loaded.signatures[name]
+    specs = signature.structured_input_signature[1]
+    outputs = signature(**{k: tf.constant(v, specs[k].dtype) for k, v in kwargs.items()})
+    for key, value in outputs.items():
+        value = np.asarray(value.numpy())
+        if value.dtype.kind in "OS":
+            value = np.char.decode(value.astype(bytes))
+        results[f"{name}/{key}"] = value
+np.savez(out, **results)
+"""
+
+
+def test_every_registered_model_has_a_tiny_export_case():
+    assert set(TINY) == set(REGISTRY)
+
+
+def trained_run(name: str, data_dir: Path, tmp_path: Path) -> Path:
+    overrides = {**REGISTRY[name].smoke, "epochs": 1, **TINY[name]}
+    runner.run(name, overrides, data_dir=data_dir, output=tmp_path / "run", verbose=0)
+    return tmp_path / "run"
+
+
+def signature_inputs(name: str, rng: np.random.Generator) -> dict:
+    if name == "imdb_lstm":
+        ids = rng.integers(0, 50, size=(3, 6)).tolist()
+        texts = ["w4 w5 w6, W7!", "w9 w12000 unknown", "w1"]
+        return {"serving_default": {"token_ids": ids}, "predict_text": {"text": texts},
+                "tokenize": {"text": texts}}
+    if name.startswith("mnist"):
+        return {"serving_default": {"images": rng.integers(0, 256, (3, 28, 28)).tolist()}}
+    return {"serving_default": {"prefix": ["the film", "a", "good actor "]},
+            "sample": {"prime": "the ", "length": 30, "temperature": 0.8, "seed": 5}}
+
+
+def expected_outputs(name: str, model, inputs: dict, got) -> dict:
+    """What the trained model itself gives on the same inputs (for review text: on the ids
+    the export's tokenizer made, which test_tokenize_signature_is_keras_processing checks)."""
+    if name == "imdb_lstm":
+        token_ids = np.array(inputs["serving_default"]["token_ids"], "int32")
+        return {
+            "serving_default/probability": model(token_ids)[:, 0],
+            "predict_text/probability": model(got["tokenize/token_ids"])[:, 0],
+        }
+    if name.startswith("mnist"):
+        images = np.array(inputs["serving_default"]["images"], "uint8")
+        logits = model(images.astype("float32") / 255.0)
+        return {"serving_default/probabilities": tf.nn.softmax(logits),
+                "serving_default/class": np.argmax(logits, axis=-1)}
+    from zoo.data import text8
+
+    probabilities = []
+    for prefix in inputs["serving_default"]["prefix"]:
+        context = text8.encode(prefix if len(prefix) > 1 else " " + prefix)
+        logits = model(text8.bigram_ids(context)[None].astype("int32"))
+        probabilities.append(tf.nn.softmax(logits[0, -1]))
+    kwargs = inputs["sample"]
+    return {
+        "serving_default/probabilities": np.stack(probabilities),
+        "sample/text": np.array(text8_bigram_lstm.sample(
+            model, kwargs["prime"], kwargs["length"], kwargs["temperature"], kwargs["seed"])),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_export_reloads_without_zoo_and_matches(name, tiny_data, tmp_path):
+    run_dir = trained_run(name, tiny_data, tmp_path)
+    path = export.export_run(run_dir, root=tmp_path / "saved_models", data_dir=tiny_data)
+    assert path == tmp_path / "saved_models" / name / "1"
+    assert (path / "saved_model.pb").is_file() and "## Test figures" in (
+        path / export.CARD).read_text()
+
+    inputs = signature_inputs(name, np.random.default_rng(0))
+    (tmp_path / "inputs.json").write_text(json.dumps(inputs))
+    subprocess.run([sys.executable, "-c", FRESH_PROCESS, str(path), str(tmp_path / "inputs.json"),
+                    str(tmp_path / "out.npz")], check=True, capture_output=True)
+    got = np.load(tmp_path / "out.npz")
+
+    _, _, model = runner.load_run_model(run_dir)
+    for key, expected in expected_outputs(name, model, inputs, got).items():
+        expected = np.asarray(expected)
+        if expected.dtype.kind in "US":
+            assert str(got[key]) == str(expected)
+        else:
+            np.testing.assert_allclose(got[key], expected, atol=1e-5, err_msg=key)
+
+    # saved_model_cli lists the signatures and runs serving_default
+    shown = subprocess.run(["saved_model_cli", "show", "--all", "--dir", str(path)],
+                           check=True, capture_output=True, text=True).stdout
+    for signature in inputs:
+        assert f"signature_def['{signature}']" in shown
+    (input_name, value), = inputs["serving_default"].items()
+    dtype = {"token_ids": "int32", "images": "uint8", "prefix": "S"}[input_name]
+    np.save(tmp_path / "serving_input.npy", np.array(value, dtype=dtype))
+    ran = subprocess.run(["saved_model_cli", "run", "--dir", str(path), "--tag_set", "serve",
+                          "--signature_def", "serving_default",
+                          "--inputs", f"{input_name}={tmp_path / 'serving_input.npy'}"],
+                         capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert "Result for output key" in ran.stdout
+
+
+def test_wrong_dtype_or_shape_to_a_signature_is_refused(tiny_data, tmp_path):
+    run_dir = trained_run("mnist_gru", tiny_data, tmp_path)
+    path = export.export_run(run_dir, to=tmp_path / "export", data_dir=tiny_data)
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    refused = (TypeError, ValueError, tf.errors.InvalidArgumentError)
+    with pytest.raises(refused, match="expected to be a uint8 tensor but is a float tensor"):
+        serve(images=tf.zeros((1, 28, 28), tf.float32))
+    with pytest.raises(refused, match=r"images must have shape \(batch, 28, 28\)"):
+        serve(images=tf.zeros((1, 27, 28), tf.uint8))
+
+
+def test_versions_count_up_and_an_interrupted_export_leaves_nothing(tiny_data, tmp_path,
+                                                                   monkeypatch):
+    root = tmp_path / "saved_models"
+    (root / "mnist_gru" / "1").mkdir(parents=True)
+    (root / "mnist_gru" / "notes").mkdir()
+    assert export.next_version(root / "mnist_gru") == 2
+    run_dir = trained_run("mnist_gru", tiny_data, tmp_path)
+
+    def interrupted(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(tf.saved_model, "save", interrupted)
+    with pytest.raises(ZooError, match="cannot write the SavedModel .*disk full"):
+        export.export_run(run_dir, root=root, data_dir=tiny_data)
+    assert sorted(p.name for p in (root / "mnist_gru").iterdir()) == ["1", "notes"]
+    monkeypatch.undo()
+    assert export.export_run(run_dir, root=root, data_dir=tiny_data) == root / "mnist_gru" / "2"
+    with pytest.raises(UsageError, match="already exists"):
+        export.export_run(run_dir, to=root / "mnist_gru" / "2", data_dir=tiny_data)
+
+
+def test_tokenize_signature_is_keras_processing(tiny_data, tmp_path):
+    """Review text rebuilt from the word index gives back the ids the model trained on."""
+    run_dir = trained_run("imdb_lstm", tiny_data, tmp_path)
+    path = export.export_run(run_dir, to=tmp_path / "export", data_dir=tiny_data)
+    _, recipe, _ = runner.read_run_config(run_dir)
+    raw = imdb.read_raw(tiny_data / "imdb" / "imdb.npz")
+    (x_train, _), _ = imdb.process(raw, recipe.vocab_size, recipe.sequence_length)
+    order = np.arange(len(raw["x_train"]))
+    np.random.RandomState(imdb.SHUFFLE_SEED).shuffle(order)
+    # punctuation and capitals that keras' filter and lowercasing remove
+    texts = [" ".join(f"W{rank}," for rank in raw["x_train"][i]) + "!" for i in order]
+    tokenize = tf.saved_model.load(str(path)).signatures["tokenize"]
+    np.testing.assert_array_equal(tokenize(text=tf.constant(texts))["token_ids"], x_train)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="non-empty review text"):
+        tokenize(text=tf.constant(["a review", "  "]))
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_shipped_export_is_small_carded_and_predicts(name, tmp_path, capsys):
+    from zoo.cli import main
+
+    shipped = REPO / "saved_models" / name / "1"
+    assert (shipped / "saved_model.pb").is_file(), f"no shipped export of {name}"
+    size = sum(p.stat().st_size for p in shipped.rglob("*") if p.is_file())
+    assert size < 10_000_000
+    assert "## Made by" in (shipped / export.CARD).read_text()
+    inputs = {"imdb_lstm": ["a wonderful, moving film"],
+              "text8_bigram_lstm": ["the movie"]}.get(name)
+    if inputs is None:  # a drawn seven: a bar along the top, a stroke down to the left
+        seven = np.zeros((28, 28), np.uint8)
+        seven[5:8, 6:22] = 255
+        for row in range(8, 24):
+            seven[row, 21 - (row - 8) // 2 - 1: 21 - (row - 8) // 2 + 2] = 255
+        np.save(tmp_path / "seven.npy", seven)
+        inputs = [str(tmp_path / "seven.npy")]
+    assert main(["predict", name, *inputs, "--length", "20"]) == 0
+    printed = capsys.readouterr().out.strip()
+    if name == "imdb_lstm":
+        assert printed.endswith("positive: a wonderful, moving film")
+    elif name == "text8_bigram_lstm":
+        assert printed.startswith("the movie") and len(printed) == 29
+    else:
+        assert printed.startswith("7 (probability"), printed
