@@ -44,6 +44,8 @@ def make_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", metavar="DIR", help="run directory (default runs/NAME/TIME)")
     run.add_argument("--resume", action="store_true",
                      help="continue from the last checkpoint of --output (default: newest run)")
+    run.add_argument("--hparams", metavar="FILE",
+                     help="settings from a `zoo tune` search's best_hparams.json")
     run.add_argument("--export", action="store_true",
                      help="then export the trained model to saved_models/NAME/<next version>")
     _add_data_dir(run)
@@ -62,6 +64,22 @@ def make_parser() -> argparse.ArgumentParser:
     export.add_argument("--to", metavar="DIR",
                         help="a new folder (default saved_models/NAME/<next version>)")
     _add_data_dir(export)
+
+    tune = commands.add_parser("tune", help="search hyperparameters with keras-tuner")
+    tune.add_argument("name", help="a registered model (see `zoo list`)")
+    tune.add_argument("--tuner", default="bayesian", help="random, bayesian or hyperband")
+    tune.add_argument("--max-trials", type=int, default=10, metavar="N")
+    tune.add_argument("--epochs", type=int, metavar="E",
+                      help="epochs per trial (default: the recipe's)")
+    tune.add_argument("--directory", metavar="DIR",
+                      help="search state, plot and best_hparams.json (default runs/NAME/tune); "
+                           "the same DIR resumes the search")
+    tune.add_argument("--overwrite", action="store_true", help="start the search afresh")
+    tune.add_argument("--space", action="append", default=[], metavar="KEY=V1,V2,...",
+                      help="candidate values for a setting, replacing the registry's")
+    tune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                      help="a fixed recipe setting for every trial (repeatable)")
+    _add_data_dir(tune)
 
     predict = commands.add_parser("predict", help="run an exported model on your own input")
     predict.add_argument("model", metavar="MODEL",
@@ -105,9 +123,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     for spec in REGISTRY.values():
         params = count_params(build_model(spec, spec.recipe))
         rows.append((spec.name, spec.task, spec.dataset, f"{params:,}", spec.reference))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    _print_table(rows)
     return 0
 
 
@@ -117,7 +133,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from zoo.runner import run
 
     spec = get_spec(args.name)
-    overrides = config_lib.parse_assignments(args.set)
+    overrides = {}
+    if args.hparams:
+        from zoo.tune import read_hparams
+
+        overrides.update(read_hparams(args.hparams, spec.name))
+    overrides.update(config_lib.parse_assignments(args.set))
     for key in SHORTHANDS:
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
@@ -158,6 +179,39 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tune(args: argparse.Namespace) -> int:
+    from zoo import config as config_lib
+    from zoo.tune import is_worker, make_tuner, summarize
+
+    tuner = make_tuner(args.name, tuner=args.tuner, max_trials=args.max_trials,
+                       epochs=args.epochs, directory=args.directory, overwrite=args.overwrite,
+                       space=config_lib.parse_assignments(args.space),
+                       settings=config_lib.parse_assignments(args.set), data_dir=args.data_dir)
+    tuner.search(verbose=0)
+    if is_worker():
+        print(f"worker {tuner.tuner_id}: no trials left")
+        return 0
+    rows, best = summarize(tuner)
+    metric, _ = tuner.hypermodel.spec.objective
+    keys = list(tuner.hypermodel.space)
+    table = [("rank", "trial", *keys, metric, "seconds")]
+    for rank, row in enumerate(rows, start=1):
+        score = "-" if row.score is None else f"{row.score:.4f}"
+        seconds = "-" if row.seconds is None else f"{row.seconds:.0f}"
+        table.append((str(rank), row.trial_id, *[str(row.hparams.get(k, "")) for k in keys],
+                      score, seconds))
+    _print_table(table)
+    print(f"best settings: {best}; retrain and test with "
+          f"`zoo run {args.name} --hparams {best}`")
+    return 0
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from zoo.export import export_run
 
@@ -175,7 +229,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"list": cmd_list, "run": cmd_run, "eval": cmd_eval, "sample": cmd_sample,
-            "export": cmd_export, "predict": cmd_predict}
+            "tune": cmd_tune, "export": cmd_export, "predict": cmd_predict}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -73,3 +73,20 @@ def misclassified_digits(images: np.ndarray, labels: np.ndarray, predicted: np.n
         ax.set_title(f"{labels[index]} -> {predicted[index]}", fontsize=9)
     fig.suptitle(f"{title}: {int(np.sum(labels != predicted))} misclassified (true -> predicted)")
     return _save(fig, path)
+
+
+def search_progress(scores: list[float], metric: str, direction: str, path: Path,
+                    title: str) -> None:
+    """Each trial's validation figure, in trial order, and the best so far."""
+    best = [min(scores[: i + 1]) if direction == "min" else max(scores[: i + 1])
+            for i in range(len(scores))]
+    figure, axes = plt.subplots(figsize=(6, 4))
+    trials = range(1, len(scores) + 1)
+    axes.plot(trials, scores, "o", label=f"trial {metric}")
+    axes.step(trials, best, where="post", label="best so far")
+    axes.set_xlabel("trial (in the order they ran)")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_ylabel(metric)
+    axes.set_title(title)
+    axes.legend()
+    _save(figure, path)

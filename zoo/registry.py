@@ -35,6 +35,8 @@ class ModelSpec:
         serving: (trained model, recipe, data directory or None) -> the `serving.Serving`
             signatures of its SavedModel export.
         smoke: overrides that shrink the recipe for a fast run of the same code path.
+        search_space: recipe setting -> candidate values, for `zoo tune`.
+        objective: (validation metric, "min" or "max") that `zoo tune` optimizes.
         evaluate: (trained model, `Datasets`) -> test figures, instead of the compiled
             metrics over `Datasets.test` (a language model scores its held-out stream with
             the state carried).
@@ -54,6 +56,8 @@ class ModelSpec:
     example_batch: Callable[[Any, int, np.random.Generator], tuple[np.ndarray, np.ndarray]]
     serving: Callable[[keras.Model, Any, Path | None], Any]
     smoke: dict[str, Any] = field(default_factory=dict)
+    search_space: dict[str, list] = field(default_factory=dict)
+    objective: tuple[str, str] = ("val_loss", "min")
     evaluate: Callable[[keras.Model, Datasets], dict[str, float]] | None = None
     report: Callable[[keras.Model, Datasets, Path], dict[str, float]] | None = None
 
@@ -91,6 +95,9 @@ def _mnist_spec(name: str, cell: str, input_projection: bool, reference: str) ->
         smoke=dict(units=8, batch_size=16, epochs=1),
         report=functools.partial(reports.digit_report, title=name),
         serving=serving.digit_serving,
+        search_space=dict(units=[64, 128, 256], learning_rate=[1e-3, 3e-3, 1e-2],
+                          batch_size=[64, 128, 256], shift_pixels=[0, 1, 2]),
+        objective=("val_accuracy", "max"),
     )
 
 
@@ -110,6 +117,11 @@ REGISTRY: dict[str, ModelSpec] = {
             example_batch=_review_batch,
             smoke=dict(vocab_size=50, sequence_length=6, embedding_dim=8, units=4, batch_size=8),
             serving=serving.review_serving,
+            search_space=dict(units=[32, 64, 128], embedding_dim=[32, 64, 100, 128],
+                              dropout=[0.0, 0.2, 0.4], learning_rate=[5e-4, 1e-3, 2e-3, 4e-3],
+                              batch_size=[64, 128, 256], clip_norm=[None, 1.0, 5.0],
+                              lr_schedule=["constant", "cosine"]),
+            objective=("val_accuracy", "max"),
         ),
         _mnist_spec("mnist_lstm", "lstm", True, TUTORIAL_MNIST),
         _mnist_spec("mnist_gru", "gru", False, TUTORIAL_MNIST),
@@ -128,6 +140,8 @@ REGISTRY: dict[str, ModelSpec] = {
                        epochs=2, valid_chars=20, heldout_chars=50),
             evaluate=text8_bigram_lstm.perplexity_report,
             serving=serving.text_serving,
+            search_space=dict(units=[128, 256, 512], embedding_dim=[64, 128],
+                              dropout=[0.0, 0.1, 0.2], learning_rate=[2e-3, 5e-3, 1e-2]),
         ),
     ]
 }

@@ -285,20 +285,9 @@ def run(
         saver,
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")),
     ]
-    if recipe.max_steps:
-        callbacks.append(StepLimit(recipe.max_steps))
     started = datetime.now(timezone.utc)
     if initial_epoch < recipe.epochs and not _step_limit_reached(model, recipe):
-        model.fit(
-            data.train,
-            validation_data=data.validation,
-            epochs=recipe.epochs,
-            steps_per_epoch=data.steps_per_epoch,
-            initial_epoch=initial_epoch,
-            callbacks=callbacks,
-            verbose=verbose,
-            shuffle=False,  # the training pipeline shuffles
-        )
+        fit(model, data, recipe, callbacks, initial_epoch=initial_epoch, verbose=verbose)
     steps_trained = int(model.optimizer.iterations.numpy())
     evaluated_epoch = record.epochs
     if recipe.restore_best and saver.best:
@@ -346,6 +335,25 @@ def load_run_model(run_dir: str | Path) -> tuple[ModelSpec, config_lib.Recipe, k
     model = build_and_compile(spec, recipe)
     load_weights(model, weights)
     return spec, recipe, model
+
+
+def fit(model: keras.Model, data, recipe: config_lib.Recipe, callbacks: list, *,
+        initial_epoch: int = 0, epochs: int | None = None,
+        verbose: int | str = "auto") -> keras.callbacks.History:
+    """Trains on `data.train`, validating on `data.validation` after each epoch, for the
+    recipe's epochs (or `epochs`) and at most its `max_steps`."""
+    if recipe.max_steps:
+        callbacks = [*callbacks, StepLimit(recipe.max_steps)]
+    return model.fit(
+        data.train,
+        validation_data=data.validation,
+        epochs=epochs or recipe.epochs,
+        steps_per_epoch=data.steps_per_epoch,
+        initial_epoch=initial_epoch,
+        callbacks=callbacks,
+        verbose=verbose,
+        shuffle=False,  # the training pipeline shuffles
+    )
 
 
 def evaluate_run(run_dir: str | Path, *, data_dir: str | Path | None = None,

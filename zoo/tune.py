@@ -1,0 +1,195 @@
+"""Hyperparameter search with keras-tuner over a registered model's search space.
+
+Each trial is the registry's model built from the default recipe with the trial's values,
+trained by the shared runner's `fit` (clipping, schedules and step limits included) and scored
+on the validation split carved from the training data; the test set is never touched. The
+search directory holds keras-tuner's state (so running the same command again resumes it), a
+plot of the search (`search.png`) and the best values (`best_hparams.json`), which
+`zoo run NAME --hparams FILE` trains with and tests once.
+
+Distributed search is keras-tuner's own: every process runs the same `zoo tune` command with
+`KERASTUNER_ORACLE_IP` and `KERASTUNER_ORACLE_PORT` set, and `KERASTUNER_TUNER_ID=chief` on
+the one that holds the oracle (`tuner0`, `tuner1`, ... on the workers that run trials).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import keras_tuner as kt
+
+from zoo import config as config_lib
+from zoo import plots
+from zoo.data.files import resolve_data_dir
+from zoo.errors import UsageError
+from zoo.io import write_json
+from zoo.registry import ModelSpec, get_spec
+from zoo.runner import build_and_compile, fit, total_steps
+
+TUNERS = {"random": kt.RandomSearch, "bayesian": kt.BayesianOptimization,
+          "hyperband": kt.Hyperband}
+BEST = "best_hparams.json"
+SECONDS = "seconds.json"
+
+
+def is_worker() -> bool:
+    """Whether this process is a worker of a distributed search (keras-tuner's variables)."""
+    return ("KERASTUNER_ORACLE_IP" in os.environ
+            and "chief" not in os.environ.get("KERASTUNER_TUNER_ID", ""))
+
+
+def search_space(spec: ModelSpec, overrides: dict[str, str] | None = None) -> dict[str, list]:
+    """The spec's search space, with `overrides` ("key" -> "v1,v2,...", as typed after
+    `--space`) replacing or adding candidate lists. Every value is checked by the recipe."""
+    space = {key: list(values) for key, values in spec.search_space.items()}
+    for key, text in (overrides or {}).items():
+        space[key] = [v.strip() for v in text.split(",") if v.strip()]
+    for key, values in space.items():
+        if not values:
+            raise UsageError(f"search space {key}= has no values; expected a comma-separated "
+                             "list such as units=32,64,128")
+        # typed and range-checked as any setting: a bad value fails now, not in trial 7
+        space[key] = [getattr(config_lib.override(spec.recipe, {key: v}), key) for v in values]
+    return space
+
+
+class RecipeHyperModel(kt.HyperModel):
+    """The registry's model with a trial's values for the recipe's settings."""
+
+    def __init__(self, spec: ModelSpec, recipe: config_lib.Recipe, space: dict[str, list],
+                 data_dir: Path | None):
+        super().__init__(name=spec.name)
+        self.spec, self.recipe, self.space, self.data_dir = spec, recipe, space, data_dir
+        self.data = None
+
+    def trial_recipe(self, hp: kt.HyperParameters) -> config_lib.Recipe:
+        values = {}
+        for key, candidates in self.space.items():
+            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in candidates):
+                values[key] = hp.Choice(key, candidates)
+            else:  # None, strings and booleans travel as text and are parsed by the recipe
+                values[key] = hp.Choice(key, [str(v).lower() for v in candidates])
+        return config_lib.override(self.recipe, values)
+
+    def build(self, hp: kt.HyperParameters) -> keras.Model:
+        recipe = self.trial_recipe(hp)
+        keras.utils.set_random_seed(recipe.seed)
+        self.data = self.spec.load_data(recipe, self.data_dir)
+        return build_and_compile(self.spec, recipe, total_steps(recipe, self.data.train_examples))
+
+    def fit(self, hp, model, *args, callbacks=None, epochs=None, initial_epoch=0,
+            verbose="auto", **kwargs):
+        # Hyperband passes its own epochs and initial_epoch; the other tuners take the recipe's.
+        return fit(model, self.data, self.trial_recipe(hp), callbacks or [], epochs=epochs,
+                   initial_epoch=initial_epoch, verbose=verbose)
+
+
+def _timed(tuner_class: type) -> type:
+    class Timed(tuner_class):
+        """Keeps each trial's wall time beside its keras-tuner state."""
+
+        def run_trial(self, trial, *args, **kwargs):
+            start = time.perf_counter()
+            result = super().run_trial(trial, *args, **kwargs)
+            write_json(Path(self.get_trial_dir(trial.trial_id)) / SECONDS,
+                       {"seconds": round(time.perf_counter() - start, 1)})
+            return result
+
+    Timed.__name__ = f"Timed{tuner_class.__name__}"
+    return Timed
+
+
+@dataclass
+class TrialRow:
+    trial_id: str
+    hparams: dict[str, Any]
+    score: float | None
+    seconds: float | None
+    status: str
+
+
+def make_tuner(name: str, *, tuner: str = "bayesian", max_trials: int = 10,
+               epochs: int | None = None, directory: str | Path | None = None,
+               overwrite: bool = False, space: dict[str, str] | None = None,
+               settings: dict[str, Any] | None = None,
+               data_dir: str | Path | None = None) -> kt.Tuner:
+    """A keras-tuner tuner over `name`'s search space; `settings` fix other recipe values."""
+    spec = get_spec(name)
+    if tuner not in TUNERS:
+        raise UsageError(f"unknown tuner {tuner!r}; expected {', '.join(TUNERS)}")
+    if max_trials < 1:
+        raise UsageError(f"--max-trials {max_trials} is not accepted; expected an integer >= 1")
+    recipe = config_lib.override(spec.recipe, {**(settings or {}),
+                                               **({"epochs": epochs} if epochs else {})})
+    hypermodel = RecipeHyperModel(spec, recipe, search_space(spec, space),
+                                  resolve_data_dir(data_dir))
+    metric, direction = spec.objective
+    options = dict(objective=kt.Objective(metric, direction), seed=recipe.seed,
+                   directory=str(directory or Path("runs") / name / "tune"),
+                   project_name=tuner, overwrite=overwrite, max_consecutive_failed_trials=1)
+    if tuner == "hyperband":
+        found = _timed(kt.Hyperband)(hypermodel, max_epochs=recipe.epochs, **options)
+        found.oracle.max_trials = max_trials  # Hyperband has no cap of its own
+        return found
+    return _timed(TUNERS[tuner])(hypermodel, max_trials=max_trials, **options)
+
+
+def trial_rows(tuner: kt.Tuner) -> list[TrialRow]:
+    """Every trial, best first (unscored trials last)."""
+    metric, direction = tuner.hypermodel.spec.objective
+    rows = []
+    for trial in tuner.oracle.trials.values():
+        seconds_file = Path(tuner.get_trial_dir(trial.trial_id)) / SECONDS
+        seconds = json.loads(seconds_file.read_text())["seconds"] if seconds_file.is_file() \
+            else None
+        hparams = {k: v for k, v in trial.hyperparameters.values.items()
+                   if not k.startswith("tuner/")}
+        rows.append(TrialRow(trial.trial_id, hparams, trial.score, seconds, str(trial.status)))
+    sign = 1 if direction == "min" else -1
+    return sorted(rows, key=lambda r: (r.score is None, sign * (r.score or 0), r.trial_id))
+
+
+def summarize(tuner: kt.Tuner) -> tuple[list[TrialRow], Path]:
+    """Writes best_hparams.json and search.png into the search's project folder; returns the
+    ranked trials and the path of best_hparams.json."""
+    spec = tuner.hypermodel.spec
+    metric, direction = spec.objective
+    rows = trial_rows(tuner)
+    project = Path(tuner.project_dir)
+    scored = [r for r in rows if r.score is not None]
+    if not scored:
+        raise UsageError(f"no trial of the search in {project} has finished yet")
+    best = scored[0]
+    recipe = tuner.hypermodel.trial_recipe(
+        tuner.oracle.trials[best.trial_id].hyperparameters.copy())
+    write_json(project / BEST, {
+        "model": spec.name,
+        "hparams": {key: getattr(recipe, key) for key in tuner.hypermodel.space},
+        "objective": metric, "score": best.score, "trial": best.trial_id,
+        "trials": len(rows),
+    })
+    by_id = sorted(scored, key=lambda r: int(r.trial_id))
+    plots.search_progress([r.score for r in by_id], metric, direction,
+                          project / "search.png", f"{spec.name}: {project.name} search")
+    return rows, project / BEST
+
+
+def read_hparams(path: str | Path, name: str) -> dict[str, Any]:
+    """The hyperparameters in a best_hparams.json written for `name`."""
+    try:
+        saved = json.loads(Path(path).read_text())
+        hparams, model = saved["hparams"], saved["model"]
+        if not isinstance(hparams, dict):
+            raise TypeError("hparams is not a mapping")
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise UsageError(f"--hparams {str(path)!r} is not a best_hparams.json ({error})") \
+            from None
+    if model != name:
+        raise UsageError(f"--hparams {str(path)!r} was searched for {model}, not for {name}")
+    return hparams
