@@ -76,7 +76,7 @@ def test_corpus_by_path_by_name_and_unknown(tiny_data, tmp_path):
         text8.locate("shakespeare", tiny_data)
 
 
-def test_text8_is_downloaded_when_not_local(tmp_path, monkeypatch):
+def test_text8_offline_without_a_local_copy_names_both_ways(tmp_path, monkeypatch):
     def offline(**kwargs):
         raise Exception("URL fetch failure: [Errno -3] name resolution")
 
@@ -215,6 +215,15 @@ def test_training_batches_carry_the_state_and_evaluation_starts_fresh():
     model.reset_stream()
     assert not np.any(model.stream_state[0].numpy())
     assert len(model.weights) == 5  # the stream state is not a weight
+
+    # the same when the batch size is only known when the graph runs (Keras fit on arrays)
+    unknown = tf.function(model.training_forward,
+                          input_signature=[tf.TensorSpec((None, 4), tf.int32)])
+    np.testing.assert_allclose(unknown(x).numpy(), first, atol=1e-6)
+    np.testing.assert_allclose(unknown(x).numpy(), second, atol=1e-6)
+    carried = [v.numpy() for v in model.stream_state]
+    np.testing.assert_allclose(unknown(x[:2]).numpy(), model(x[:2]).numpy(), atol=1e-6)
+    np.testing.assert_array_equal(model.stream_state[0].numpy(), carried[0])
 
 
 def test_perplexity_metric_is_exp_of_the_loss():

@@ -49,6 +49,7 @@ def test_search_ranks_trials_and_writes_best_and_plot(tiny_data, tmp_path, capsy
     best = json.loads((project / tune.BEST).read_text())
     assert best["model"] == "imdb_lstm" and best["trials"] == 2
     assert set(best["hparams"]) == set(SPACE)
+    assert best["settings"] == {"vocab_size": 50, "sequence_length": 6, "epochs": 1}
     assert (project / "search.png").stat().st_size > 0
     rows = [line.split() for line in printed.splitlines() if line[:1].isdigit()]
     assert [row[0] for row in rows] == ["1", "2"]
@@ -56,13 +57,12 @@ def test_search_ranks_trials_and_writes_best_and_plot(tiny_data, tmp_path, capsy
     assert scores == sorted(scores, reverse=True)
     assert scores[0] == pytest.approx(best["score"], abs=1e-4)
 
-    # the best settings retrain through the runner and are tested once
+    # the best settings (and the fixed ones) retrain through the runner and are tested once
     run_dir = tmp_path / "run"
-    assert main(["run", "imdb_lstm", "--hparams", str(project / tune.BEST), "--set",
-                 "vocab_size=50", "--set", "sequence_length=6", "--epochs", "1",
+    assert main(["run", "imdb_lstm", "--hparams", str(project / tune.BEST),
                  "--data-dir", str(tiny_data), "--output", str(run_dir)]) == 0
     config = json.loads((run_dir / "config.json").read_text())["config"]
-    for key, value in best["hparams"].items():
+    for key, value in {**best["settings"], **best["hparams"]}.items():
         assert config[key] == value
 
 

@@ -1,4 +1,4 @@
-"""The `zoo` command line: list, run, eval, sample, export, predict.
+"""The `zoo` command line: list, run, eval, sample, tune, export, predict.
 
 Bad input (an unknown model or setting, a value of the wrong type, a missing or corrupt
 file) ends with one line on stderr and a non-zero status (2 for usage errors), never a

@@ -27,10 +27,14 @@ SAVED_MODELS = Path("saved_models")
 CARD = "MODEL_CARD.md"
 
 
+def versions(root: Path) -> list[int]:
+    """The integer-named version folders under `root`, in order."""
+    return sorted(int(p.name) for p in root.glob("*") if p.is_dir() and p.name.isdigit())
+
+
 def next_version(root: Path) -> int:
-    """One more than the largest integer-named version under `root` (1 if none)."""
-    versions = [int(p.name) for p in root.glob("*") if p.is_dir() and p.name.isdigit()]
-    return max(versions, default=0) + 1
+    """One more than the largest version under `root` (1 if none)."""
+    return max(versions(root), default=0) + 1
 
 
 def export_run(run_dir: str | Path, *, to: str | Path | None = None,
@@ -56,9 +60,10 @@ def export_run(run_dir: str | Path, *, to: str | Path | None = None,
 
 def write_saved_model(model: keras.Model, serving, destination: Path, card: str) -> None:
     """Writes the SavedModel and its card into a temporary folder, then renames it into place."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    staging = None
     try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
         # A bare tf.Module holding the weights' tf.Variables: keras' ExportArchive would store
         # every weight twice (as the keras variable and as the tf.Variable it wraps).
         module = tf.Module()
@@ -69,10 +74,12 @@ def write_saved_model(model: keras.Model, serving, destination: Path, card: str)
         tf.saved_model.save(module, str(staging / "model"), signatures=serving.signatures)
         (staging / "model" / CARD).write_text(card)
         os.rename(staging / "model", destination)
-    except OSError as error:
-        raise ZooError(f"cannot write the SavedModel to {destination}: {error}") from None
+    except (OSError, tf.errors.OpError) as error:
+        reason = " ".join(str(error).split())[:300]
+        raise ZooError(f"cannot write the SavedModel to {destination}: {reason}") from None
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def model_card(spec, recipe, run_dir: Path) -> str:

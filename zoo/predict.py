@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.errors import DataError, UsageError
-from zoo.export import SAVED_MODELS
+from zoo.export import SAVED_MODELS, versions
 
 REPO_SAVED_MODELS = Path(__file__).resolve().parent.parent / SAVED_MODELS
 
@@ -22,10 +22,10 @@ def resolve_saved_model(model: str) -> Path:
 
     if model in REGISTRY:
         for root in (SAVED_MODELS, REPO_SAVED_MODELS):
-            versions = [p for p in (root / model).glob("*") if p.name.isdigit()
-                        and (p / "saved_model.pb").is_file()]
-            if versions:
-                return max(versions, key=lambda p: int(p.name))
+            found = [v for v in versions(root / model)
+                     if (root / model / str(v) / "saved_model.pb").is_file()]
+            if found:
+                return root / model / str(found[-1])
         raise UsageError(f"no export of {model} under {SAVED_MODELS / model}; make one with "
                          "`zoo export RUN_DIR`, or pass the path of a SavedModel")
     path = Path(model).expanduser()
@@ -54,19 +54,21 @@ def predict(model: str, inputs: list[str], *, length: int = 200, temperature: fl
         return [f"{p:.4f} {'positive' if p >= 0.5 else 'negative'}: {text}"
                 for p, text in zip(probabilities.numpy(), inputs)]
     if "sample" in signatures:
-        from zoo.data import text8
         from zoo.models.text8_bigram_lstm import check_sampling
 
         for prime in inputs:
-            text8.encode(prime)
             check_sampling(prime, length, temperature, seed)
         return [signatures["sample"](prime=tf.constant(prime), length=tf.constant(length),
                                      temperature=tf.constant(temperature, tf.float32),
                                      seed=tf.constant(seed))["text"].numpy().decode()
                 for prime in inputs]
-    images = np.stack([read_digit(Path(path)) for path in inputs])
-    result = signatures["serving_default"](images=tf.constant(images))
-    return [f"{digit} (probability {p[digit]:.4f}): {path}" for digit, p, path
+    serving = signatures.get("serving_default")
+    if serving is None or "images" not in serving.structured_input_signature[1]:
+        raise UsageError(f"{path} is not a zoo export: it has none of the signatures "
+                         "predict_text, sample, or serving_default taking images")
+    images = np.stack([read_digit(Path(image)) for image in inputs])
+    result = serving(images=tf.constant(images))
+    return [f"{digit} (probability {p[digit]:.4f}): {image}" for digit, p, image
             in zip(result["class"].numpy(), result["probabilities"].numpy(), inputs)]
 
 

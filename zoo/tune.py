@@ -27,7 +27,7 @@ import keras_tuner as kt
 from zoo import config as config_lib
 from zoo import plots
 from zoo.data.files import resolve_data_dir
-from zoo.errors import UsageError
+from zoo.errors import UsageError, ZooError
 from zoo.io import write_json
 from zoo.registry import ModelSpec, get_spec
 from zoo.runner import build_and_compile, fit, total_steps
@@ -74,7 +74,8 @@ class RecipeHyperModel(kt.HyperModel):
             if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in candidates):
                 values[key] = hp.Choice(key, candidates)
             else:  # None, strings and booleans travel as text and are parsed by the recipe
-                values[key] = hp.Choice(key, [str(v).lower() for v in candidates])
+                values[key] = hp.Choice(key, [str(v).lower() if v is None or isinstance(v, bool)
+                                              else str(v) for v in candidates])
         return config_lib.override(self.recipe, values)
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
@@ -111,7 +112,6 @@ class TrialRow:
     hparams: dict[str, Any]
     score: float | None
     seconds: float | None
-    status: str
 
 
 def make_tuner(name: str, *, tuner: str = "bayesian", max_trials: int = 10,
@@ -126,9 +126,12 @@ def make_tuner(name: str, *, tuner: str = "bayesian", max_trials: int = 10,
     if max_trials < 1:
         raise UsageError(f"--max-trials {max_trials} is not accepted; expected an integer >= 1")
     recipe = config_lib.override(spec.recipe, {**(settings or {}),
-                                               **({"epochs": epochs} if epochs else {})})
-    hypermodel = RecipeHyperModel(spec, recipe, search_space(spec, space),
-                                  resolve_data_dir(data_dir))
+                                               **({} if epochs is None else {"epochs": epochs})})
+    space = search_space(spec, space)
+    data_dir = resolve_data_dir(data_dir)
+    # Missing or bad data is one clear error now, not a failed trial inside keras-tuner.
+    spec.load_data(recipe, data_dir)
+    hypermodel = RecipeHyperModel(spec, recipe, space, data_dir)
     metric, direction = spec.objective
     options = dict(objective=kt.Objective(metric, direction), seed=recipe.seed,
                    directory=str(directory or Path("runs") / name / "tune"),
@@ -150,7 +153,7 @@ def trial_rows(tuner: kt.Tuner) -> list[TrialRow]:
             else None
         hparams = {k: v for k, v in trial.hyperparameters.values.items()
                    if not k.startswith("tuner/")}
-        rows.append(TrialRow(trial.trial_id, hparams, trial.score, seconds, str(trial.status)))
+        rows.append(TrialRow(trial.trial_id, hparams, trial.score, seconds))
     sign = 1 if direction == "min" else -1
     return sorted(rows, key=lambda r: (r.score is None, sign * (r.score or 0), r.trial_id))
 
@@ -164,13 +167,17 @@ def summarize(tuner: kt.Tuner) -> tuple[list[TrialRow], Path]:
     project = Path(tuner.project_dir)
     scored = [r for r in rows if r.score is not None]
     if not scored:
-        raise UsageError(f"no trial of the search in {project} has finished yet")
+        raise ZooError(f"no trial of the search in {project} has finished yet")
     best = scored[0]
     recipe = tuner.hypermodel.trial_recipe(
         tuner.oracle.trials[best.trial_id].hyperparameters.copy())
+    defaults = spec.recipe.to_dict()
     write_json(project / BEST, {
         "model": spec.name,
         "hparams": {key: getattr(recipe, key) for key in tuner.hypermodel.space},
+        # what every trial had besides (--set, --epochs), so --hparams retrains the same model
+        "settings": {key: value for key, value in recipe.to_dict().items()
+                     if key not in tuner.hypermodel.space and value != defaults[key]},
         "objective": metric, "score": best.score, "trial": best.trial_id,
         "trials": len(rows),
     })
@@ -181,11 +188,12 @@ def summarize(tuner: kt.Tuner) -> tuple[list[TrialRow], Path]:
 
 
 def read_hparams(path: str | Path, name: str) -> dict[str, Any]:
-    """The hyperparameters in a best_hparams.json written for `name`."""
+    """The settings in a best_hparams.json written for `name`: the searched values and the
+    fixed settings the search ran with."""
     try:
         saved = json.loads(Path(path).read_text())
-        hparams, model = saved["hparams"], saved["model"]
-        if not isinstance(hparams, dict):
+        hparams, model = {**saved.get("settings", {}), **saved["hparams"]}, saved["model"]
+        if not isinstance(saved["hparams"], dict):
             raise TypeError("hparams is not a mapping")
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise UsageError(f"--hparams {str(path)!r} is not a best_hparams.json ({error})") \

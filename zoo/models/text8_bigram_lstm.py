@@ -92,6 +92,7 @@ class FusedLSTMCell(keras.layers.Layer):
         units: size of the state.
 
     Example:
+    >>> import numpy as np
     >>> cell = FusedLSTMCell(4)
     >>> h, (h, c) = cell(np.ones((2, 3), "float32"), [np.zeros((2, 4), "float32")] * 2)
     """
@@ -175,6 +176,7 @@ class BigramLanguageModel(ZooModel):
             starts from zeros and is not carried on.
 
     Example:
+    >>> import numpy as np
     >>> model = BigramLanguageModel(embedding_dim=8, units=16)
     >>> model(np.zeros((2, 10), "int32")).shape
     (2, 10, 27)
@@ -305,13 +307,18 @@ def sample_ids(model, context, length, temperature, seed):
     return sampled.stack()
 
 
+MAX_SAMPLE = 1_000_000
+
+
 def check_sampling(prime: str, length: int, temperature: float, seed: int) -> None:
     """Refuses sampling arguments that `sample` (and the exported `sample` signature) cannot
     take, naming the value and what is accepted."""
     if not prime:
         raise UsageError("prime '' is empty; expected at least one character of [a-z ]")
-    if length < 1:
-        raise UsageError(f"length {length} is not accepted; expected an integer >= 1")
+    encode(prime)
+    if not 1 <= length <= MAX_SAMPLE:
+        raise UsageError(f"length {length} is not accepted; expected an integer from 1 to "
+                         f"{MAX_SAMPLE:,}")
     if not (temperature > 0 and math.isfinite(temperature)):
         raise UsageError(f"temperature {temperature} is not accepted; expected a number > 0")
     if not 0 <= seed < 2**31:
