@@ -1,24 +1,26 @@
-"""Pictures of a run, written with matplotlib's file-only backend."""
+"""Pictures of a run, drawn on matplotlib `Figure`s that are only written to files: pyplot's
+global state and backend are left alone, so a notebook importing zoo keeps showing its plots."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
 
-import matplotlib
 import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-
-from zoo.io import atomic_write  # noqa: E402
+from zoo.io import atomic_write
 
 
-def _save(fig, path: Path) -> Path:
+def _subplots(figsize: tuple[float, float], rows: int = 1, columns: int = 1, **kwargs):
+    figure = Figure(figsize=figsize)
+    return figure, figure.subplots(rows, columns, **kwargs)
+
+
+def _save(fig: Figure, path: Path) -> Path:
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100))
-    plt.close(fig)
     return path
 
 
@@ -28,7 +30,7 @@ def training_curves(history: dict[str, list[float]], path: Path, title: str,
     dashed line at `marked_epoch` (the epoch whose weights were evaluated)."""
     names = [k for k in history if not k.startswith("val_")]
     names.sort(key=lambda k: (k != "loss", k))
-    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.5), squeeze=False)
+    fig, axes = _subplots((4.5 * len(names), 3.5), 1, len(names), squeeze=False)
     for ax, name in zip(axes[0], names):
         epochs = range(1, len(history[name]) + 1)
         ax.plot(epochs, history[name], marker="o", label="train")
@@ -48,7 +50,7 @@ def training_curves(history: dict[str, list[float]], path: Path, title: str,
 def confusion_matrix(matrix: np.ndarray, path: Path, title: str) -> Path:
     """Counts of (true, predicted) classes, with the counts written in the cells."""
     n = matrix.shape[0]
-    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    fig, ax = _subplots((6.5, 5.5))
     image = ax.imshow(np.log1p(matrix), cmap="Blues")
     for true in range(n):
         for predicted in range(n):
@@ -65,7 +67,7 @@ def misclassified_digits(images: np.ndarray, labels: np.ndarray, predicted: np.n
     wrong = np.flatnonzero(labels != predicted)[:limit]
     columns = 8
     rows = max(1, math.ceil(len(wrong) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(1.4 * columns, 1.6 * rows), squeeze=False)
+    fig, axes = _subplots((1.4 * columns, 1.6 * rows), rows, columns, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, index in zip(axes.flat, wrong):
@@ -80,7 +82,7 @@ def search_progress(scores: list[float], metric: str, direction: str, path: Path
     """Each trial's validation figure, in trial order, and the best so far."""
     best = [min(scores[: i + 1]) if direction == "min" else max(scores[: i + 1])
             for i in range(len(scores))]
-    figure, axes = plt.subplots(figsize=(6, 4))
+    figure, axes = _subplots((6, 4))
     trials = range(1, len(scores) + 1)
     axes.plot(trials, scores, "o", label=f"trial {metric}")
     axes.step(trials, best, where="post", label="best so far")
