@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from zoo.data import imdb, text8
@@ -86,23 +85,14 @@ def digit_serving(model: keras.Model, recipe, data_dir: Path | None) -> Serving:
 
 
 def text_serving(model: keras.Model, recipe, data_dir: Path | None) -> Serving:
-    from zoo.models.text8_bigram_lstm import sample_ids
+    from zoo.models.text8_bigram_lstm import context_ids, sample_ids
 
-    byte_to_id = tf.constant(np.frombuffer(text8.BYTE_TO_ID, dtype=np.uint8).astype(np.int32))
     alphabet = tf.constant(list(text8.ALPHABET))
-
-    def encode(text):
-        ids = tf.gather(byte_to_id, tf.cast(tf.io.decode_raw(text, tf.uint8), tf.int32))
-        tf.debugging.assert_greater(tf.size(ids), 0, message="the text is empty")
-        tf.debugging.assert_less(ids, text8.VOCAB,
-                                 message="the text has characters outside [a-z ]")
-        # one character is read after a space: the first bigram needs two
-        return tf.cond(tf.size(ids) > 1, lambda: ids, lambda: tf.concat([[0], ids], 0))
 
     @tf.function(input_signature=[tf.TensorSpec((None,), tf.string, name="prefix")])
     def serving_default(prefix):
         def next_probabilities(text):
-            ids = encode(text)
+            ids = context_ids(text)
             logits = model(text8.bigram_ids(ids)[None], training=False)
             return tf.nn.softmax(logits[0, -1])
 
@@ -118,7 +108,7 @@ def text_serving(model: keras.Model, recipe, data_dir: Path | None) -> Serving:
     def sample(prime, length, temperature, seed):
         tf.debugging.assert_positive(length, message="length must be at least 1")
         tf.debugging.assert_positive(temperature, message="temperature must be above 0")
-        ids = sample_ids(model, encode(prime), length, temperature, seed)
+        ids = sample_ids(model, context_ids(prime), length, temperature, seed)
         return {"text": prime + tf.strings.reduce_join(tf.gather(alphabet, ids))}
 
     return Serving({"serving_default": serving_default, "sample": sample})

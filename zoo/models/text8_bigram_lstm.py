@@ -17,7 +17,7 @@ import tensorflow as tf
 from keras import ops
 
 from zoo.config import Recipe, require
-from zoo.data.text8 import BIGRAMS, VOCAB, bigram_ids, decode, encode
+from zoo.data.text8 import BIGRAMS, BYTE_TO_ID, VOCAB, bigram_ids, decode, encode
 from zoo.errors import UsageError
 from zoo.training import ZooModel
 
@@ -290,6 +290,16 @@ def perplexity_report(model: BigramLanguageModel, data) -> dict[str, float]:
     }
 
 
+def context_ids(text):
+    """Character ids (int32) of a scalar string tensor of `[a-z ]`, checked inside the graph.
+    A one-character text is read as following a space: the first bigram needs two."""
+    byte_to_id = tf.constant(list(BYTE_TO_ID), tf.int32)
+    ids = tf.gather(byte_to_id, tf.cast(tf.io.decode_raw(text, tf.uint8), tf.int32))
+    tf.debugging.assert_greater(tf.size(ids), 0, message="the text is empty")
+    tf.debugging.assert_less(ids, VOCAB, message="the text has characters outside [a-z ]")
+    return tf.cond(tf.size(ids) > 1, lambda: ids, lambda: tf.concat([[0], ids], 0))
+
+
 @tf.function(reduce_retracing=True)
 def sample_ids(model, context, length, temperature, seed):
     logits, state = model(bigram_ids(context)[None], initial_state=None, return_state=True)
@@ -327,11 +337,8 @@ def check_sampling(prime: str, length: int, temperature: float, seed: int) -> No
 
 def sample(model: BigramLanguageModel, prime: str, length: int, temperature: float = 1.0,
            seed: int = 1) -> str:
-    """`prime` followed by `length` sampled characters; the same seed gives the same text.
-
-    A one-character prime is read as following a space (the first bigram needs two)."""
+    """`prime` followed by `length` sampled characters; the same seed gives the same text."""
     check_sampling(prime, length, temperature, seed)
-    context = encode(prime if len(prime) > 1 else " " + prime)
-    ids = sample_ids(model, tf.constant(context), tf.constant(length, tf.int32),
+    ids = sample_ids(model, context_ids(tf.constant(prime)), tf.constant(length, tf.int32),
                      tf.constant(temperature, tf.float32), tf.constant(seed, tf.int32))
     return prime + decode(ids.numpy())
