@@ -117,7 +117,7 @@ def test_batches_continue_each_row_as_the_assignments_generator_does():
     ids = text8.encode_bytes(text.encode(), False, "t")
     batches = text8.segment_batches(ids, batch_size=4, unrollings=5)
     expected = assignment_rows(text, 4, 5, n_batches=13)
-    bigrams, targets = zip(*[next(batches) for _ in range(12)])
+    bigrams, targets = zip(*[(x.numpy(), y.numpy()) for x, y in batches.take(12)])
     bigrams, targets = np.concatenate(bigrams, axis=1), np.concatenate(targets, axis=1)
     assert bigrams.shape == targets.shape == (4, 60) and bigrams.dtype == np.int32
     for row in range(4):

@@ -1,4 +1,4 @@
-"""The `zoo` command line: list, run, eval, sample, tune, export, predict.
+"""The `zoo` command line: list, run, eval, sample, tune, export, predict, bench.
 
 Bad input (an unknown model or setting, a value of the wrong type, a missing or corrupt
 file) ends with one line on stderr and a non-zero status (2 for usage errors), never a
@@ -87,6 +87,18 @@ def make_parser() -> argparse.ArgumentParser:
     predict.add_argument("inputs", metavar="INPUT", nargs="+",
                          help="review text, a digit image (PNG, .npy), or a prime")
     _add_sampling(predict)
+
+    bench = commands.add_parser(
+        "bench", help="training speed against the tutorials' own code, side by side")
+    bench.add_argument("names", metavar="NAME", nargs="*", help="registered models")
+    bench.add_argument("--all", action="store_true", help="every registered model")
+    bench.add_argument("--windows", type=int, default=5, metavar="N",
+                       help="timed windows per side (default 5); the median is reported")
+    bench.add_argument("--window", type=int, metavar="STEPS",
+                       help="training steps per window (default: about 1-2 s of work)")
+    bench.add_argument("--output", default="runs/bench.json", metavar="FILE",
+                       help="the JSON report (default runs/bench.json)")
+    _add_data_dir(bench)
     return parser
 
 
@@ -106,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         args = make_parser().parse_args(argv)
+        from zoo.training import configure_threads
+
+        configure_threads()
         return COMMANDS[args.command](args)
     except ZooError as error:
         print(f"zoo: error: {error}", file=sys.stderr)
@@ -228,8 +243,29 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from zoo.bench import bench
+    from zoo.data.files import resolve_data_dir
+    from zoo.registry import REGISTRY, get_spec
+
+    if args.all == bool(args.names):
+        raise UsageError("zoo bench: name models or give --all, not both or neither; "
+                         f"registered models: {', '.join(REGISTRY)}")
+    names = list(REGISTRY) if args.all else [get_spec(name).name for name in args.names]
+    for flag in ("windows", "window"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise UsageError(f"--{flag} {value} must be an integer >= 1")
+    bench(names, resolve_data_dir(args.data_dir), windows=args.windows, window=args.window,
+          output=Path(args.output))
+    return 0
+
+
 COMMANDS = {"list": cmd_list, "run": cmd_run, "eval": cmd_eval, "sample": cmd_sample,
-            "tune": cmd_tune, "export": cmd_export, "predict": cmd_predict}
+            "tune": cmd_tune, "export": cmd_export, "predict": cmd_predict,
+            "bench": cmd_bench}
 
 if __name__ == "__main__":
     sys.exit(main())

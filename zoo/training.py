@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import keras
 import tensorflow as tf
 from keras.src.losses.loss import unscale_loss_for_distribution
@@ -87,3 +89,21 @@ class ZooModel(keras.Model):
         gradients = clip_gradients(gradients, self.clip_norm, self.clip_mode)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+
+def configure_threads() -> None:
+    """Thread pools for small CPUs; call before TensorFlow runs its first op.
+
+    An RNN step is a chain of small matmuls and elementwise ops: splitting each across cores
+    costs more than it gains, so on up to 4 cores each op runs on one thread and independent
+    ops (two stacked cells' steps, forward and input pipeline) run side by side.
+    `ZOO_THREADS=N` sets the per-op threads instead (0: TensorFlow's default).
+    """
+    threads = os.environ.get("ZOO_THREADS", "1" if (os.cpu_count() or 1) <= 4 else "0")
+    if not threads.isdigit():
+        raise UsageError(f"ZOO_THREADS={threads!r} is not a thread count; use an integer >= 0")
+    if tf.config.threading.get_intra_op_parallelism_threads() != int(threads):
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+        except RuntimeError:  # TensorFlow already runs (a notebook, a test): keep its pools
+            pass

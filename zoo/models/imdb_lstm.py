@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from zoo.config import Recipe, require
@@ -66,6 +67,14 @@ class StackedLSTMClassifier(ZooModel):
         self.units = units
         self.dropout = dropout
 
+    def build(self, input_shape):
+        # the cells are never called, only their weights used (see `stacked_lstm`)
+        self.embedding.build(input_shape)
+        self.cell_1.build((None, self.embedding_dim))
+        self.cell_2.build((None, self.units))
+        self.classifier.build((None, self.units))
+        self.built = True
+
     def call(self, token_ids, training=None):
         length = token_ids.shape[1] if len(token_ids.shape) == 2 else None
         if length != self.sequence_length:
@@ -73,18 +82,14 @@ class StackedLSTMClassifier(ZooModel):
                 f"expected token ids of shape (batch, {self.sequence_length}), "
                 f"got {tuple(token_ids.shape)}"
             )
+        # time-major from the start: (80, batch, embedding) without transposing floats
+        vectors = self.embedding(ops.transpose(token_ids))
         # LSTMCell caches its dropout mask across calls: reset it so every batch (and every
-        # traced graph) draws its own.
+        # traced graph) draws its own. One mask for all 80 steps, as the cell applies it.
         self.cell_1.reset_dropout_mask()
-        vectors = self.embedding(token_ids)
-        batch = ops.shape(token_ids)[0]
-        state_1 = [ops.zeros((batch, self.units)), ops.zeros((batch, self.units))]
-        state_2 = [ops.zeros((batch, self.units)), ops.zeros((batch, self.units))]
-        # unstack, not vectors[:, t]: the gradient of 80 slices would be 80 full-size tensors.
-        for word in ops.unstack(vectors, axis=1):
-            output_1, state_1 = self.cell_1(word, state_1, training=training)
-            output_2, state_2 = self.cell_2(output_1, state_2, training=training)
-        return self.classifier(output_2)
+        if training and self.cell_1.dropout > 0:
+            vectors = vectors * self.cell_1.get_dropout_mask(vectors[0])
+        return self.classifier(stacked_lstm(self.cell_1, self.cell_2, vectors))
 
     def get_config(self):
         config = super().get_config()
@@ -96,6 +101,45 @@ class StackedLSTMClassifier(ZooModel):
             dropout=self.dropout,
         )
         return config
+
+
+def stacked_lstm(cell_1, cell_2, inputs, chunk: int | None = None):
+    """The last output of `cell_2` stacked on `cell_1`, both stepped over time-major `inputs`
+    (time, batch, features); computes what calling the cells step by step computes.
+
+    Faster than the step-by-step calls, with the same weights: the first cell's input
+    projection is one matmul over all steps; the second cell's two matmuls are one; each step
+    is the cells' fused-gate arithmetic written out; and the loop is symbolic (`tf.scan`),
+    with `chunk` steps unrolled in each iteration (default 2 where the length is even). The
+    first training step arrives in about 3 s instead of the 80-step Python unroll's 20, at the
+    unroll's speed (`zoo bench imdb_lstm`; longer chunks trace slower and ran no faster).
+    Inputs must already carry `cell_1`'s dropout; the cells' recurrent dropout must be 0.
+    """
+    steps = inputs.shape[0]
+    chunk = chunk or (2 if steps % 2 == 0 else 1)
+    projected = ops.matmul(inputs, cell_1.kernel) + cell_1.bias
+    chunks = ops.reshape(projected, (steps // chunk, chunk, -1, projected.shape[-1]))
+    # fused kernel of the second cell: [h_1, h_2] @ [kernel; recurrent_kernel]
+    kernel_2 = ops.concatenate([cell_2.kernel, cell_2.recurrent_kernel], axis=0)
+
+    def lstm_step(cell, z, c):
+        i, f, g, o = ops.split(z, 4, axis=-1)
+        c = cell.recurrent_activation(f) * c + cell.recurrent_activation(i) * cell.activation(g)
+        return cell.recurrent_activation(o) * cell.activation(c), c
+
+    def run_chunk(state, chunk_inputs):
+        h_1, c_1, h_2, c_2 = state
+        for z_1 in ops.unstack(chunk_inputs, axis=0):
+            h_1, c_1 = lstm_step(cell_1, z_1 + ops.matmul(h_1, cell_1.recurrent_kernel), c_1)
+            z_2 = ops.matmul(ops.concatenate([h_1, h_2], axis=-1), kernel_2) + cell_2.bias
+            h_2, c_2 = lstm_step(cell_2, z_2, c_2)
+        return h_1, c_1, h_2, c_2
+
+    batch = ops.shape(inputs)[1]
+    zeros_1 = ops.zeros((batch, cell_1.units), inputs.dtype)
+    zeros_2 = ops.zeros((batch, cell_2.units), inputs.dtype)
+    states = tf.scan(run_chunk, chunks, initializer=(zeros_1, zeros_1, zeros_2, zeros_2))
+    return states[2][-1]
 
 
 def build(recipe: ImdbLstmRecipe) -> StackedLSTMClassifier:

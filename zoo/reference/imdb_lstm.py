@@ -43,15 +43,18 @@ class MyRNN(keras.Model):
         return prob
 
 
-def train_tutorial(data_dir, epochs: int = 4, callbacks=(), verbose="auto"):
-    """Runs the tutorial's script; returns (model, test results of its final evaluate)."""
+def tutorial_datasets(data_dir):
+    """The tutorial's training and test batches (both drop their last partial batch)."""
     raw = imdb.read_raw(imdb.locate(data_dir).path)
     (x_train, y_train), (x_test, y_test) = imdb.process(raw, total_words, max_review_len)
     db_train = tf.data.Dataset.from_tensor_slices((x_train, y_train))
     db_train = db_train.shuffle(1000).batch(batchsz, drop_remainder=True)
     db_test = tf.data.Dataset.from_tensor_slices((x_test, y_test))
     db_test = db_test.batch(batchsz, drop_remainder=True)
+    return db_train, db_test
 
+
+def tutorial_model() -> MyRNN:
     units = 64
     model = MyRNN(units)
     model.compile(
@@ -59,6 +62,13 @@ def train_tutorial(data_dir, epochs: int = 4, callbacks=(), verbose="auto"):
         loss=keras.losses.BinaryCrossentropy(),
         metrics=["accuracy"],
     )
+    return model
+
+
+def train_tutorial(data_dir, epochs: int = 4, callbacks=(), verbose="auto"):
+    """Runs the tutorial's script; returns (model, test results of its final evaluate)."""
+    db_train, db_test = tutorial_datasets(data_dir)
+    model = tutorial_model()
     model.fit(db_train, epochs=epochs, validation_data=db_test, callbacks=list(callbacks),
               verbose=verbose)
     return model, model.evaluate(db_test, return_dict=True, verbose=verbose)

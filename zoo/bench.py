@@ -1,0 +1,294 @@
+"""`zoo bench`: each model's training speed against its tutorial's own code, side by side.
+
+For each model two worker processes start, one training the tutorial's code as written (its
+model, its loop, TensorFlow's default threads) and one training the zoo's model as `zoo run`
+does (the registry's model, data pipeline and compiled train step, the zoo's thread settings).
+Thread pools are per process, and so is peak memory, hence two processes; they take turns, so
+only one of them computes at any moment and each timed window of one is next to a window of
+the other. Every figure is reported with its ratio, zoo over tutorial:
+
+    first_step_s       seconds from the first training call to its end (tracing, compiling)
+    train_per_s        examples (characters for a language model) per second: the median of
+                       `windows` timed windows of `window` steps each, after the first step
+    peak_rss_mb        the process's peak resident memory when training ends
+    infer_b1_per_s     predictions per second at batch 1, from the zoo's exported SavedModel
+    infer_b256_per_s   and at batch 256 (the tutorial's own model where its code allows it)
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import platform
+import resource
+import shutil
+import statistics
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+# The zoo's side uses the registry's recipe with these changes: the issue's comparison is the
+# language model at the assignment's 64 units, on a corpus that is here offline.
+ZOO_SETTINGS = {"text8_bigram_lstm": {"units": 64, "corpus": "austen_text8",
+                                      "heldout_chars": 300000}}
+WINDOW_STEPS = {"imdb_lstm": 20, "mnist_lstm": 40, "mnist_gru": 40, "text8_bigram_lstm": 200}
+UNITS = {"text8_bigram_lstm": "chars"}
+INFERENCE_BATCHES = (1, 256)
+INFERENCE_SECONDS = 1.0
+
+
+class KerasLoop:
+    """`model.fit`'s inner loop without its callbacks: the compiled train function called on
+    one persistent iterator over the (repeated) training pipeline."""
+
+    def __init__(self, model, dataset, examples_per_step: int):
+        self.model = model
+        self.dataset = dataset
+        self.examples_per_step = examples_per_step
+        self.iterator = None
+
+    def run(self, steps: int) -> None:
+        if self.iterator is None:  # the first call builds the step as `fit` does
+            self.model.fit(self.dataset.take(1), epochs=1, verbose=0)
+            self.iterator = iter(self.dataset.repeat())
+            steps -= 1
+        logs = None
+        for _ in range(max(0, steps) // self.model.steps_per_execution):
+            logs = self.model.train_function(self.iterator)
+        if logs is not None:
+            float(logs.get_value()["loss"] if hasattr(logs, "get_value") else logs["loss"])
+
+
+def tutorial_side(name: str, data_dir):
+    """The tutorial's loop for `name`, ready to run."""
+    if name == "imdb_lstm":
+        from zoo.reference import imdb_lstm as tutorial
+
+        db_train, _ = tutorial.tutorial_datasets(data_dir)
+        model = tutorial.tutorial_model()
+        loop = KerasLoop(model, db_train, tutorial.batchsz)
+        example = next(iter(db_train))[0]
+        loop.predictor = lambda batch: _keras_predictor(model, example, batch)
+        return loop
+    if name in ("mnist_lstm", "mnist_gru"):
+        from zoo.reference import mnist_rnn
+
+        return mnist_rnn.TutorialLoop(name.split("_")[1], data_dir)
+    if name == "text8_bigram_lstm":
+        from zoo.data import text8
+        from zoo.reference import text8_lstm
+
+        recipe = _zoo_recipe(name)
+        ids = text8.encode_bytes(text8.read_bytes(text8.locate(recipe.corpus, data_dir).path),
+                                 recipe.clean_text, recipe.corpus)
+        _, train, _ = text8.split(ids, recipe.valid_chars, recipe.heldout_chars, 1, recipe.corpus)
+        return text8_lstm.AssignmentLoop(text8.decode(train))
+    raise KeyError(name)
+
+
+def _keras_predictor(model, example, batch: int):
+    """The tutorial model's own forward pass on `batch` examples (it may refuse the size)."""
+    import tensorflow as tf
+
+    inputs = tf.repeat(example[:1], batch, axis=0)
+    predict = tf.function(lambda x: model(x, training=False))
+    predict(inputs)
+    return lambda: predict(inputs)
+
+
+def _zoo_recipe(name: str):
+    from zoo.config import override
+    from zoo.registry import get_spec
+
+    return override(get_spec(name).recipe, ZOO_SETTINGS.get(name, {}))
+
+
+def zoo_side(name: str, data_dir):
+    """The zoo's model, data pipeline and train step for `name`, as `zoo run` builds them."""
+    from zoo import runner
+    from zoo.registry import get_spec
+
+    spec = get_spec(name)
+    recipe = _zoo_recipe(name)
+    data = spec.load_data(recipe, data_dir)
+    model = runner.build_and_compile(spec, recipe, runner.total_steps(recipe, data.train_examples))
+    per_step = recipe.batch_size * getattr(recipe, "unrollings", 1)
+    loop = KerasLoop(model, data.train, per_step)
+    loop.predictor = lambda batch: _export_predictor(spec, recipe, model, data_dir, batch)
+    return loop
+
+
+def _export_predictor(spec, recipe, model, data_dir, batch: int):
+    """`serving_default` of the model exported by the zoo's exporter, fed `batch` inputs."""
+    import tensorflow as tf
+
+    from zoo import export, runner
+
+    if not hasattr(model, "_bench_export"):
+        inference = runner.build_model(spec, recipe)
+        inference.set_weights(model.get_weights())
+        folder = Path(tempfile.mkdtemp(prefix="zoo-bench-"))
+        export.write_saved_model(inference, spec.serving(inference, recipe, data_dir),
+                                 folder / "1", card="bench")
+        model._bench_export = tf.saved_model.load(str(folder / "1"))
+        shutil.rmtree(folder)
+    signature = model._bench_export.signatures["serving_default"]
+    inputs = {}
+    for key, tensor_spec in signature.structured_input_signature[1].items():
+        shape = [batch, *tensor_spec.shape[1:]]
+        inputs[key] = (tf.fill(shape, "the quick brown fox ") if tensor_spec.dtype == tf.string
+                       else tf.zeros(shape, tensor_spec.dtype))
+    return lambda: signature(**inputs)
+
+
+def _configure_threads(side: str) -> None:
+    if side == "zoo":
+        from zoo.training import configure_threads
+
+        configure_threads()
+
+
+def _inference_rate(loop, batch: int) -> float | str:
+    try:
+        predict = loop.predictor(batch)
+        predict()
+    except Exception as error:  # a tutorial's model may refuse the batch size: report why
+        return "fails: " + str(error).strip().splitlines()[-1][:120]
+    calls, start = 0, time.perf_counter()
+    while time.perf_counter() - start < INFERENCE_SECONDS:
+        predict()
+        calls += 1
+    return round(calls * batch / (time.perf_counter() - start), 1)
+
+
+def worker(conn, name: str, side: str, data_dir, window: int) -> None:
+    """One side of one model: builds when told, then one timed window per message."""
+    try:
+        _configure_threads(side)
+        conn.recv()
+        loop = (zoo_side if side == "zoo" else tutorial_side)(name, data_dir)
+        start = time.perf_counter()
+        loop.run(1)
+        conn.send(time.perf_counter() - start)
+        while conn.recv() == "window":
+            start = time.perf_counter()
+            loop.run(window)
+            conn.send(window * loop.examples_per_step / (time.perf_counter() - start))
+        result = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+        for batch in INFERENCE_BATCHES:
+            result[f"infer_b{batch}_per_s"] = _inference_rate(loop, batch)
+        conn.send(result)
+    except (EOFError, BrokenPipeError):  # the parent stopped the bench
+        return
+    except Exception as error:
+        conn.send({"error": f"{type(error).__name__}: {error}",
+                   "traceback": traceback.format_exc()})
+
+
+def bench_model(name: str, data_dir, windows: int, window: int | None) -> dict[str, Any]:
+    """Both sides of one model, taking turns; returns their figures and the ratios."""
+    window = window or WINDOW_STEPS[name]
+    context = multiprocessing.get_context("spawn")
+    sides, results = {}, {}
+    try:
+        for side in ("tutorial", "zoo"):
+            parent, child = context.Pipe()
+            process = context.Process(target=worker, args=(child, name, side, data_dir, window),
+                                      daemon=True)
+            process.start()
+            sides[side] = (parent, process)
+        for side, (conn, _) in sides.items():
+            conn.send("build")
+            results[side] = {"first_step_s": round(_receive(conn, name, side), 2), "windows": []}
+        for _ in range(windows):
+            for side, (conn, _) in sides.items():
+                conn.send("window")
+                results[side]["windows"].append(round(_receive(conn, name, side), 1))
+        for side, (conn, _) in sides.items():
+            conn.send("finish")
+            results[side].update(_receive(conn, name, side))
+            results[side]["train_per_s"] = round(statistics.median(results[side]["windows"]), 1)
+    finally:
+        for conn, process in sides.values():
+            conn.close()
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+    ratios = {}
+    for key in ("train_per_s", "first_step_s", "peak_rss_mb", "infer_b1_per_s",
+                "infer_b256_per_s"):
+        theirs, ours = results["tutorial"][key], results["zoo"][key]
+        if isinstance(theirs, (int, float)) and isinstance(ours, (int, float)) and theirs:
+            ratios[key] = round(ours / theirs, 2)
+    return {"unit": UNITS.get(name, "examples"), "window_steps": window,
+            "zoo_settings": ZOO_SETTINGS.get(name, {}), **results, "ratio": ratios}
+
+
+def _receive(conn, name: str, side: str):
+    from zoo.errors import ZooError
+
+    try:
+        message = conn.recv()
+    except EOFError:
+        raise ZooError(f"bench {name}: the {side} worker died (out of memory?)") from None
+    if isinstance(message, dict) and "error" in message:
+        raise ZooError(f"bench {name}: the {side} side failed: {message['error']}")
+    return message
+
+
+def machine() -> dict[str, Any]:
+    import keras
+    import tensorflow as tf
+
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "tensorflow": tf.__version__, "keras": keras.__version__,
+            "gpus": len(tf.config.list_physical_devices("GPU"))}
+
+
+def bench(names: list[str], data_dir, *, windows: int = 5, window: int | None = None,
+          output: Path | None = None, echo=print) -> dict[str, Any]:
+    """Benchmarks `names`, prints a table, writes the JSON to `output`; returns the report."""
+    from zoo.io import write_json
+
+    report = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M"),
+              "windows": windows, "models": {}}
+    for name in names:
+        echo(f"bench {name}: tutorial and zoo, {windows} windows each ...")
+        report["models"][name] = bench_model(name, data_dir, windows, window)
+    echo(table(report))
+    if output is not None:
+        write_json(output, report)
+        echo(f"wrote {output}")
+    return report
+
+
+def table(report: dict[str, Any]) -> str:
+    """A markdown table: each figure as zoo / tutorial (ratio)."""
+    columns = [("train_per_s", "train /s"), ("first_step_s", "first step s"),
+               ("peak_rss_mb", "peak MB"), ("infer_b1_per_s", "infer b1 /s"),
+               ("infer_b256_per_s", "infer b256 /s")]
+    lines = ["| model | " + " | ".join(label for _, label in columns) + " |",
+             "|---|" + "---|" * len(columns)]
+    for name, result in report["models"].items():
+        cells = []
+        for key, _ in columns:
+            ours, theirs = result["zoo"][key], result["tutorial"][key]
+            ratio = result["ratio"].get(key)
+            theirs = theirs if isinstance(theirs, (int, float)) else "fails"
+            cells.append(f"{ours} / {theirs}" + (f" (**{ratio}x**)" if ratio else ""))
+        unit = " (chars)" if result["unit"] == "chars" else ""
+        lines.append(f"| {name}{unit} | " + " | ".join(cells) + " |")
+    machine = report["machine"]
+    lines.append(f"\nzoo / tutorial; {machine['cpu']}, {machine['cores']} cores, "
+                 f"TF {machine['tensorflow']}, Keras {machine['keras']}, {report['date']}")
+    return "\n".join(lines)
