@@ -22,6 +22,7 @@ from zoo.models.text8_bigram_lstm import (
     sample,
     stream_nats,
 )
+from zoo.reference import text8_lstm
 
 
 def recipe(**values) -> BigramLstmRecipe:
@@ -96,20 +97,12 @@ def test_split_keeps_the_first_and_last_characters_out_of_training():
 
 
 def assignment_rows(text: str, batch_size: int, unrollings: int, n_batches: int) -> list[str]:
-    """The assignment's BatchGenerator (6_lstm.ipynb), reduced to the characters each row sees:
-    one cursor per segment, each batch starting with the last character of the one before."""
-    segment = len(text) // batch_size
-    cursor = [offset * segment for offset in range(batch_size)]
-    rows = [""] * batch_size
-    for b in range(batch_size):
-        rows[b] += text[cursor[b]]
-        cursor[b] += 1
-    for _ in range(n_batches):
-        for _ in range(unrollings):
-            for b in range(batch_size):
-                rows[b] += text[cursor[b] % len(text)]
-                cursor[b] += 1
-    return rows
+    """The characters each row of the assignment's own `BatchGenerator` sees (its one-hot
+    batches decoded); each batch starts with the last character of the one before."""
+    generator = text8_lstm.BatchGenerator(text, batch_size, unrollings)
+    batches = [generator.next() for _ in range(n_batches)]
+    one_hot = np.stack([batches[0][0]] + [b for batch in batches for b in batch[1:]])
+    return [text8.decode(one_hot[:, row].argmax(-1)) for row in range(batch_size)]
 
 
 def test_batches_continue_each_row_as_the_assignments_generator_does():

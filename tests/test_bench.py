@@ -1,0 +1,95 @@
+"""`zoo bench` and the speed work it measures: the faster evaluation of imdb_lstm's two cells
+computes what the cells compute, and the bench's command line refuses bad input."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo import cli
+from zoo.errors import UsageError
+from zoo.models.imdb_lstm import StackedLSTMClassifier
+from zoo.training import configure_threads
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+def step_by_step(model: StackedLSTMClassifier, token_ids, training: bool):
+    """The tutorial's evaluation: the two `LSTMCell`s called one word at a time."""
+    model.cell_1.reset_dropout_mask()
+    vectors = model.embedding(token_ids)
+    batch = token_ids.shape[0]
+    state_1 = [tf.zeros((batch, model.units)), tf.zeros((batch, model.units))]
+    state_2 = [tf.zeros((batch, model.units)), tf.zeros((batch, model.units))]
+    for word in tf.unstack(vectors, axis=1):
+        output_1, state_1 = model.cell_1(word, state_1, training=training)
+        output_2, state_2 = model.cell_2(output_1, state_2, training=training)
+    return model.classifier(output_2)
+
+
+@pytest.mark.parametrize("length", [80, 7])  # even: two steps per loop iteration; odd: one
+@pytest.mark.parametrize("training", [False, True])
+def test_imdb_lstm_fast_evaluation_equals_the_cells_step_by_step(length, training):
+    keras.utils.set_random_seed(3)
+    model = StackedLSTMClassifier(vocab_size=200, sequence_length=length, embedding_dim=24,
+                                  units=16, dropout=0.2)
+    token_ids = np.random.default_rng(0).integers(0, 200, (9, length)).astype("int32")
+    model(token_ids)
+    seed_state = model.cell_1.seed_generator.state.numpy()  # the same dropout mask for both
+    with tf.GradientTape() as tape:
+        fast = model(token_ids, training=training)
+    fast_gradients = tape.gradient(fast, model.trainable_variables)
+    model.cell_1.seed_generator.state.assign(seed_state)
+    with tf.GradientTape() as tape:
+        slow = step_by_step(model, token_ids, training)
+    slow_gradients = tape.gradient(slow, model.trainable_variables)
+    np.testing.assert_allclose(fast.numpy(), slow.numpy(), atol=1e-5)
+    assert len(fast_gradients) == len(slow_gradients) == 9
+    for variable, a, b in zip(model.trainable_variables, fast_gradients, slow_gradients):
+        np.testing.assert_allclose(tf.convert_to_tensor(a).numpy(), tf.convert_to_tensor(b).numpy(),
+                                   atol=1e-5, err_msg=variable.path)
+    if training:  # dropout was on: a fresh mask gives another output
+        assert not np.allclose(model(token_ids, training=True).numpy(), fast.numpy())
+
+
+def test_bad_thread_setting_is_one_line(monkeypatch):
+    monkeypatch.setenv("ZOO_THREADS", "two")
+    with pytest.raises(UsageError, match="ZOO_THREADS='two'"):
+        configure_threads()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["bench"], "name models or give --all"),
+    (["bench", "imdb_lstm", "--all"], "name models or give --all"),
+    (["bench", "resnet"], "unknown model 'resnet'"),
+    (["bench", "imdb_lstm", "--windows", "0"], "--windows 0 must be"),
+    (["bench", "imdb_lstm", "--window", "-3"], "--window -3 must be"),
+])
+def test_bench_refuses_bad_input(argv, message, capsys):
+    assert cli.main(argv) == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+
+
+@pytest.mark.real_data
+def test_bench_all_at_a_tiny_size(tmp_path, capsys):
+    """Every model's tutorial and zoo sides train, and every figure comes with its ratio."""
+    output = tmp_path / "bench.json"
+    assert cli.main(["bench", "--all", "--windows", "1", "--window", "2",
+                     "--output", str(output)]) == 0
+    report = json.loads(output.read_text())
+    assert set(report["models"]) == {"imdb_lstm", "mnist_lstm", "mnist_gru",
+                                     "text8_bigram_lstm"}
+    for result in report["models"].values():
+        for side in ("tutorial", "zoo"):
+            assert result[side]["train_per_s"] > 0 and result[side]["first_step_s"] > 0
+            assert result[side]["peak_rss_mb"] > 100
+            assert result["zoo"]["infer_b1_per_s"] > 0
+        assert set(result["ratio"]) >= {"train_per_s", "first_step_s", "peak_rss_mb"}
+    # the tutorial's fixed zero states refuse any batch but 128
+    assert report["models"]["imdb_lstm"]["tutorial"]["infer_b256_per_s"].startswith("fails")
+    assert "| text8_bigram_lstm (chars) |" in capsys.readouterr().out
