@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from zoo.config import Recipe, require
+from zoo.models.recurrence import scan_in_chunks
 from zoo.training import ZooModel
 
 
@@ -103,43 +103,39 @@ class StackedLSTMClassifier(ZooModel):
         return config
 
 
-def stacked_lstm(cell_1, cell_2, inputs, chunk: int | None = None):
+def stacked_lstm(cell_1, cell_2, inputs, max_chunk: int = 2):
     """The last output of `cell_2` stacked on `cell_1`, both stepped over time-major `inputs`
     (time, batch, features); computes what calling the cells step by step computes.
 
     Faster than the step-by-step calls, with the same weights: the first cell's input
     projection is one matmul over all steps; the second cell's two matmuls are one; each step
-    is the cells' fused-gate arithmetic written out; and the loop is symbolic (`tf.scan`),
-    with `chunk` steps unrolled in each iteration (default 2 where the length is even). The
-    first training step arrives in about 3 s instead of the 80-step Python unroll's 20, at the
-    unroll's speed (`zoo bench imdb_lstm`; longer chunks trace slower and ran no faster).
-    Inputs must already carry `cell_1`'s dropout; the cells' recurrent dropout must be 0.
+    is the cells' fused-gate arithmetic written out; and the loop is symbolic, two steps an
+    iteration (`scan_in_chunks`). The first training step arrives in about 3 s instead of the
+    80-step Python unroll's 20, at the unroll's speed (`zoo bench imdb_lstm`; longer chunks
+    traced slower and ran no faster). Inputs must already carry `cell_1`'s dropout; the
+    cells' recurrent dropout must be 0.
     """
-    steps = inputs.shape[0]
-    chunk = chunk or (2 if steps % 2 == 0 else 1)
     projected = ops.matmul(inputs, cell_1.kernel) + cell_1.bias
-    chunks = ops.reshape(projected, (steps // chunk, chunk, -1, projected.shape[-1]))
-    # fused kernel of the second cell: [h_1, h_2] @ [kernel; recurrent_kernel]
+    # the second cell's fused kernel: [h_1, h_2] @ [kernel; recurrent_kernel]
     kernel_2 = ops.concatenate([cell_2.kernel, cell_2.recurrent_kernel], axis=0)
 
-    def lstm_step(cell, z, c):
+    def lstm_gates(cell, z, c):
         i, f, g, o = ops.split(z, 4, axis=-1)
         c = cell.recurrent_activation(f) * c + cell.recurrent_activation(i) * cell.activation(g)
         return cell.recurrent_activation(o) * cell.activation(c), c
 
-    def run_chunk(state, chunk_inputs):
-        h_1, c_1, h_2, c_2 = state
-        for z_1 in ops.unstack(chunk_inputs, axis=0):
-            h_1, c_1 = lstm_step(cell_1, z_1 + ops.matmul(h_1, cell_1.recurrent_kernel), c_1)
-            z_2 = ops.matmul(ops.concatenate([h_1, h_2], axis=-1), kernel_2) + cell_2.bias
-            h_2, c_2 = lstm_step(cell_2, z_2, c_2)
-        return h_1, c_1, h_2, c_2
+    def step(z_1, state):
+        h_2, c_2, h_1, c_1 = state
+        h_1, c_1 = lstm_gates(cell_1, z_1 + ops.matmul(h_1, cell_1.recurrent_kernel), c_1)
+        z_2 = ops.matmul(ops.concatenate([h_1, h_2], axis=-1), kernel_2) + cell_2.bias
+        h_2, c_2 = lstm_gates(cell_2, z_2, c_2)
+        return h_2, c_2, h_1, c_1
 
     batch = ops.shape(inputs)[1]
     zeros_1 = ops.zeros((batch, cell_1.units), inputs.dtype)
     zeros_2 = ops.zeros((batch, cell_2.units), inputs.dtype)
-    states = tf.scan(run_chunk, chunks, initializer=(zeros_1, zeros_1, zeros_2, zeros_2))
-    return states[2][-1]
+    _, state = scan_in_chunks(step, projected, (zeros_2, zeros_2, zeros_1, zeros_1), max_chunk)
+    return state[0]
 
 
 def build(recipe: ImdbLstmRecipe) -> StackedLSTMClassifier:

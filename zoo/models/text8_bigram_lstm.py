@@ -19,6 +19,7 @@ from keras import ops
 from zoo.config import Recipe, require
 from zoo.data.text8 import BIGRAMS, BYTE_TO_ID, VOCAB, bigram_ids, decode, encode
 from zoo.errors import UsageError
+from zoo.models.recurrence import scan_in_chunks
 from zoo.training import ZooModel
 
 
@@ -216,10 +217,8 @@ class BigramLanguageModel(ZooModel):
         state = self.zero_state(ops.shape(bigrams)[0]) if initial_state is None else initial_state
         projected = ops.moveaxis(self.cell.project_inputs(vectors), 1, 0)  # time first
         # a symbolic loop: it traces once for any length, from 10 steps to a whole book
-        hs, cs = tf.scan(lambda s, z: tuple(self.cell.step(z, s)[1]), projected,
-                         initializer=tuple(state))
-        state = [hs[-1], cs[-1]]
-        outputs = hs
+        outputs, state = scan_in_chunks(lambda z, s: tuple(self.cell.step(z, s)[1]), projected,
+                                        tuple(state))
         outputs = self.output_dropout(ops.moveaxis(outputs, 0, 1), training=training)
         logits = self.logits(outputs)
         return (logits, state) if return_state else logits
