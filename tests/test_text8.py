@@ -266,3 +266,20 @@ def test_run_reports_validation_and_heldout_perplexity(tiny_data, tmp_path):
     assert test["valid_perplexity_1000"] == pytest.approx(
         metrics["history"]["val_perplexity"][metrics["evaluated_epoch"] - 1], rel=1e-4)
     assert 1 < test["heldout_perplexity"] < 27
+
+
+def test_steps_per_execution_changes_no_result(tiny_data, tmp_path):
+    """Several steps per graph call (the language model's default) train exactly what one
+    step per call trains, the stream's state carried from step to step inside the call; the
+    runner lowers it to stop at `max_steps` (6) and at each epoch's end (4 steps)."""
+    base = dict(embedding_dim=8, units=8, unrollings=5, batch_size=4, steps_per_epoch=4,
+                epochs=2, valid_chars=20, heldout_chars=500, corpus="tiny_text8", max_steps=6)
+    runs = [runner.run("text8_bigram_lstm", dict(base, steps_per_execution=n),
+                       data_dir=tiny_data, output=tmp_path / str(n), verbose=0)
+            for n in (1, 4)]
+    assert runs[0]["steps_trained"] == runs[1]["steps_trained"] == 6
+    assert runs[0]["data"] == runs[1]["data"]
+    for key in ("loss", "perplexity", "val_loss"):
+        np.testing.assert_allclose(runs[1]["history"][key], runs[0]["history"][key], rtol=1e-5)
+    for key, value in runs[0]["test"].items():
+        assert runs[1]["test"][key] == pytest.approx(value, rel=1e-5)

@@ -57,12 +57,16 @@ def compile_model(spec: ModelSpec, recipe: config_lib.Recipe, model: keras.Model
     learning_rate = recipe.learning_rate
     if recipe.lr_schedule == "cosine":
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, max(1, steps))
+    # whole executions only: a run stops at max_steps and at an endless stream's epoch end
+    per_execution = math.gcd(recipe.steps_per_execution, recipe.max_steps,
+                             getattr(recipe, "steps_per_epoch", 0))
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=spec.loss(),
         metrics=spec.metrics(),
         clip_norm=recipe.clip_norm,
         clip_mode=recipe.clip_mode,
+        steps_per_execution=per_execution,
     )
     return model
 
@@ -111,7 +115,7 @@ class EpochRecorder(keras.callbacks.Callback):
         self._batches = 0
 
     def on_train_batch_end(self, batch, logs=None):
-        self._batches += 1
+        self._batches = batch + 1  # the last step's index: one call may run several steps
 
     def on_test_begin(self, logs=None):
         if self._train_end is None:

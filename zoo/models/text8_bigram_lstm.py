@@ -58,6 +58,7 @@ class BigramLstmRecipe(Recipe):
     lr_schedule: str = "cosine"
     clip_norm: float | None = 1.25
     clip_mode: str = "global"
+    steps_per_execution: int = 20
 
     def __post_init__(self) -> None:
         super().__post_init__()
