@@ -12,7 +12,7 @@ from conftest import write_manifest
 from zoo import runner
 from zoo.data import mnist
 from zoo.errors import DataError
-from zoo.models.mnist_rnn import MnistRnnRecipe
+from zoo.models.mnist_rnn import MnistRnnRecipe, RowSequenceClassifier
 
 SMOKE = {"units": 8, "batch_size": 16, "epochs": 1}
 
@@ -101,3 +101,22 @@ def test_shift_pixels_leaves_validation_and_test_alone(tiny_data):
     np.testing.assert_allclose(validation, raw["x_train"][72:] / 255.0, atol=1e-7)
     train = np.concatenate([x for x, _ in data.train.as_numpy_iterator()])
     assert train.shape == (72, 28, 28)
+
+
+@pytest.mark.parametrize("cell, projection", [("lstm", True), ("gru", False), ("lstm", False)])
+def test_fast_evaluation_equals_the_keras_layer(cell, projection):
+    """The model's loop computes what its `keras.layers.LSTM`/`GRU` computes on the same
+    weights (the LSTM's projection regrouped into its kernel): outputs and gradients."""
+    model = RowSequenceClassifier(cell=cell, units=32, input_projection=projection)
+    images = tf.constant(np.random.default_rng(0).random((5, 28, 28), dtype="float32"))
+    model(images)
+    with tf.GradientTape(persistent=True) as tape:
+        fast = model(images)
+        rows = model.projection(images) if projection else images
+        layer = model.classifier(model.rnn(rows))
+    np.testing.assert_allclose(fast.numpy(), layer.numpy(), atol=1e-5)
+    pairs = zip(tape.gradient(fast, model.trainable_variables),
+                tape.gradient(layer, model.trainable_variables))
+    for a, b in pairs:
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
+    assert len(model.trainable_variables) == (7 if projection else 5)
