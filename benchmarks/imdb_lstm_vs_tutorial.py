@@ -49,5 +49,6 @@ def main() -> None:
         print(f"{name:9} {result['test_accuracy']:>9} {result['test_examples']:>7} "
               f"{result['train_examples_per_second']:>14}")
 
+
 if __name__ == "__main__":
     main()

@@ -103,7 +103,8 @@ def test_shift_pixels_leaves_validation_and_test_alone(tiny_data):
     assert train.shape == (72, 28, 28)
 
 
-@pytest.mark.parametrize("cell, projection", [("lstm", True), ("gru", False), ("lstm", False)])
+@pytest.mark.parametrize("cell, projection",
+                         [("lstm", True), ("gru", False), ("lstm", False), ("gru", True)])
 def test_fast_evaluation_equals_the_keras_layer(cell, projection):
     """The model's loop computes what its `keras.layers.LSTM`/`GRU` computes on the same
     weights (the LSTM's projection regrouped into its kernel): outputs and gradients."""

@@ -233,3 +233,17 @@ def test_runs_inside_a_distribution_strategy(tiny_data, tmp_path):
                              output=tmp_path / "run", verbose=0)
     assert metrics["steps_trained"] == 7  # 54 training reviews in batches of 8
     assert set(metrics["test"]) == {"loss", "accuracy"}
+
+
+@pytest.mark.parametrize("settings, train_examples, expected", [
+    (dict(steps_per_execution=20), 128 * 1000, 20),        # 1000 steps an epoch
+    (dict(steps_per_execution=20, max_steps=30), 128 * 1000, 10),
+    (dict(steps_per_execution=17, max_steps=782), 54000, 1),  # 422 steps an epoch
+    (dict(steps_per_execution=4), 0, 4),                     # no training planned
+])
+def test_steps_per_execution_keeps_calls_inside_epochs_and_max_steps(settings, train_examples,
+                                                                     expected):
+    spec = REGISTRY["imdb_lstm"]
+    recipe = runner.config_lib.override(spec.recipe, dict(SMOKE, batch_size=128, **settings))
+    model = runner.compile_model(spec, recipe, runner.build_model(spec, recipe), train_examples)
+    assert model.steps_per_execution == expected

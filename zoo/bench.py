@@ -17,11 +17,12 @@ the other. Every figure is reported with its ratio, zoo over tutorial:
 
 from __future__ import annotations
 
+import math
 import multiprocessing
+import multiprocessing.connection
 import os
 import platform
 import resource
-import shutil
 import statistics
 import tempfile
 import time
@@ -35,6 +36,7 @@ ZOO_SETTINGS = {"text8_bigram_lstm": {"units": 64, "corpus": "austen_text8",
                                       "heldout_chars": 300000}}
 WINDOW_STEPS = {"imdb_lstm": 20, "mnist_lstm": 40, "mnist_gru": 40, "text8_bigram_lstm": 200}
 UNITS = {"text8_bigram_lstm": "chars"}
+TUTORIAL_MODELS = ("imdb_lstm", "mnist_lstm", "mnist_gru", "text8_bigram_lstm")
 INFERENCE_BATCHES = (1, 256)
 INFERENCE_SECONDS = 1.0
 
@@ -49,16 +51,21 @@ class KerasLoop:
         self.examples_per_step = examples_per_step
         self.iterator = None
 
-    def run(self, steps: int) -> None:
+    def run(self, steps: int) -> int:
+        """Trains about `steps` steps, whole calls of the compiled function; returns how many."""
+        ran = 0
         if self.iterator is None:  # the first call builds the step as `fit` does
             self.model.fit(self.dataset.take(1), epochs=1, verbose=0)
             self.iterator = iter(self.dataset.repeat())
-            steps -= 1
+            ran = 1
+        per_call = self.model.steps_per_execution
         logs = None
-        for _ in range(max(0, steps) // self.model.steps_per_execution):
+        for _ in range(math.ceil(max(0, steps - ran) / per_call)):
             logs = self.model.train_function(self.iterator)
+            ran += per_call
         if logs is not None:
             float(logs.get_value()["loss"] if hasattr(logs, "get_value") else logs["loss"])
+        return ran
 
 
 def tutorial_side(name: str, data_dir):
@@ -85,7 +92,10 @@ def tutorial_side(name: str, data_dir):
                                  recipe.clean_text, recipe.corpus)
         _, train, _ = text8.split(ids, recipe.valid_chars, recipe.heldout_chars, 1, recipe.corpus)
         return text8_lstm.AssignmentLoop(text8.decode(train))
-    raise KeyError(name)
+    from zoo.errors import UsageError
+
+    raise UsageError(f"zoo bench has no tutorial code for {name!r}; it has "
+                     f"{', '.join(TUTORIAL_MODELS)}")
 
 
 def _keras_predictor(model, example, batch: int):
@@ -113,34 +123,40 @@ def zoo_side(name: str, data_dir):
     spec = get_spec(name)
     recipe = _zoo_recipe(name)
     data = spec.load_data(recipe, data_dir)
-    model = runner.build_and_compile(spec, recipe, runner.total_steps(recipe, data.train_examples))
+    model = runner.build_and_compile(spec, recipe, data.train_examples)
     per_step = recipe.batch_size * getattr(recipe, "unrollings", 1)
     loop = KerasLoop(model, data.train, per_step)
-    loop.predictor = lambda batch: _export_predictor(spec, recipe, model, data_dir, batch)
+    loop.predictor = _export_predictor(spec, recipe, model, data_dir)
     return loop
 
 
-def _export_predictor(spec, recipe, model, data_dir, batch: int):
-    """`serving_default` of the model exported by the zoo's exporter, fed `batch` inputs."""
+def _export_predictor(spec, recipe, model, data_dir):
+    """A function of the batch size: `serving_default` of the model exported by the zoo's
+    exporter and loaded back, fed that many inputs (a language model: a one-bigram prefix,
+    one step, as the assignment's predictor takes one character)."""
     import tensorflow as tf
 
     from zoo import export, runner
 
-    if not hasattr(model, "_bench_export"):
-        inference = runner.build_model(spec, recipe)
-        inference.set_weights(model.get_weights())
-        folder = Path(tempfile.mkdtemp(prefix="zoo-bench-"))
-        export.write_saved_model(inference, spec.serving(inference, recipe, data_dir),
-                                 folder / "1", card="bench")
-        model._bench_export = tf.saved_model.load(str(folder / "1"))
-        shutil.rmtree(folder)
-    signature = model._bench_export.signatures["serving_default"]
-    inputs = {}
-    for key, tensor_spec in signature.structured_input_signature[1].items():
-        shape = [batch, *tensor_spec.shape[1:]]
-        inputs[key] = (tf.fill(shape, "the quick brown fox ") if tensor_spec.dtype == tf.string
-                       else tf.zeros(shape, tensor_spec.dtype))
-    return lambda: signature(**inputs)
+    exported = []  # exported on first use: after training, so peak memory leaves it out
+
+    def predictor(batch: int):
+        if not exported:
+            inference = runner.build_model(spec, recipe)
+            inference.set_weights(model.get_weights())
+            with tempfile.TemporaryDirectory(prefix="zoo-bench-") as folder:
+                export.write_saved_model(inference, spec.serving(inference, recipe, data_dir),
+                                         Path(folder) / "1", card="bench")
+                exported.append(tf.saved_model.load(str(Path(folder) / "1")))
+        signature = exported[0].signatures["serving_default"]
+        inputs = {}
+        for key, tensor_spec in signature.structured_input_signature[1].items():
+            shape = [batch, *tensor_spec.shape[1:]]
+            inputs[key] = (tf.fill(shape, "th") if tensor_spec.dtype == tf.string
+                           else tf.zeros(shape, tensor_spec.dtype))
+        return lambda: signature(**inputs)
+
+    return predictor
 
 
 def _configure_threads(side: str) -> None:
@@ -174,22 +190,23 @@ def worker(conn, name: str, side: str, data_dir, window: int) -> None:
         conn.send(time.perf_counter() - start)
         while conn.recv() == "window":
             start = time.perf_counter()
-            loop.run(window)
-            conn.send(window * loop.examples_per_step / (time.perf_counter() - start))
+            steps = loop.run(window)
+            conn.send(steps * loop.examples_per_step / (time.perf_counter() - start))
         result = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
         for batch in INFERENCE_BATCHES:
             result[f"infer_b{batch}_per_s"] = _inference_rate(loop, batch)
         conn.send(result)
-    except (EOFError, BrokenPipeError):  # the parent stopped the bench
+    except (EOFError, BrokenPipeError, KeyboardInterrupt):  # the parent stopped the bench
         return
     except Exception as error:
-        conn.send({"error": f"{type(error).__name__}: {error}",
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        conn.send({"error": f"{type(error).__name__}: {first_line}",
                    "traceback": traceback.format_exc()})
 
 
 def bench_model(name: str, data_dir, windows: int, window: int | None) -> dict[str, Any]:
     """Both sides of one model, taking turns; returns their figures and the ratios."""
-    window = window or WINDOW_STEPS[name]
+    window = window or WINDOW_STEPS.get(name, 20)
     context = multiprocessing.get_context("spawn")
     sides, results = {}, {}
     try:
@@ -198,17 +215,19 @@ def bench_model(name: str, data_dir, windows: int, window: int | None) -> dict[s
             process = context.Process(target=worker, args=(child, name, side, data_dir, window),
                                       daemon=True)
             process.start()
+            child.close()  # the worker's end: only the worker may hold it, so its death is seen
             sides[side] = (parent, process)
-        for side, (conn, _) in sides.items():
+        for side, (conn, process) in sides.items():
             conn.send("build")
-            results[side] = {"first_step_s": round(_receive(conn, name, side), 2), "windows": []}
+            results[side] = {"first_step_s": round(_receive(conn, process, name, side), 2),
+                             "windows": []}
         for _ in range(windows):
-            for side, (conn, _) in sides.items():
+            for side, (conn, process) in sides.items():
                 conn.send("window")
-                results[side]["windows"].append(round(_receive(conn, name, side), 1))
-        for side, (conn, _) in sides.items():
+                results[side]["windows"].append(round(_receive(conn, process, name, side), 1))
+        for side, (conn, process) in sides.items():
             conn.send("finish")
-            results[side].update(_receive(conn, name, side))
+            results[side].update(_receive(conn, process, name, side))
             results[side]["train_per_s"] = round(statistics.median(results[side]["windows"]), 1)
     finally:
         for conn, process in sides.values():
@@ -226,13 +245,18 @@ def bench_model(name: str, data_dir, windows: int, window: int | None) -> dict[s
             "zoo_settings": ZOO_SETTINGS.get(name, {}), **results, "ratio": ratios}
 
 
-def _receive(conn, name: str, side: str):
+def _receive(conn, process, name: str, side: str):
     from zoo.errors import ZooError
 
+    # wait for a message or for the worker's end, whichever comes first
+    multiprocessing.connection.wait([conn, process.sentinel])
     try:
+        if not conn.poll():
+            raise EOFError
         message = conn.recv()
     except EOFError:
-        raise ZooError(f"bench {name}: the {side} worker died (out of memory?)") from None
+        raise ZooError(f"bench {name}: the {side} worker died (exit code "
+                       f"{process.exitcode}; out of memory?)") from None
     if isinstance(message, dict) and "error" in message:
         raise ZooError(f"bench {name}: the {side} side failed: {message['error']}")
     return message

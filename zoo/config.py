@@ -42,8 +42,8 @@ class Recipe:
         seed: seeds weights, dropout and shuffling, so a run can be repeated.
         steps_per_execution: training steps per call into the compiled graph (Keras'
             `steps_per_execution`); more saves Python's per-step cost on a small model. It
-            changes no result: the runner lowers it to divide `max_steps` and an endless
-            stream's `steps_per_epoch`, so runs stop where they would have.
+            changes no result: the runner lowers it to divide `max_steps` and the steps of
+            an epoch, so runs stop where they would have.
     """
 
     epochs: int = 4

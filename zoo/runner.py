@@ -51,31 +51,33 @@ def total_steps(recipe: config_lib.Recipe, train_examples: int) -> int:
 
 
 def compile_model(spec: ModelSpec, recipe: config_lib.Recipe, model: keras.Model,
-                  steps: int = 1) -> keras.Model:
-    """Compiles with Adam, the spec's loss and metrics, and the recipe's clipping; `steps` is
-    the length of the learning-rate schedule."""
+                  train_examples: int = 0) -> keras.Model:
+    """Compiles with Adam, the spec's loss and metrics, and the recipe's clipping.
+    `train_examples` (one epoch's) sets the length of a learning-rate schedule and keeps each
+    call of several training steps (`steps_per_execution`) inside one epoch and short of
+    `max_steps`, so a run stops where one step per call would have stopped."""
+    steps = total_steps(recipe, train_examples) if train_examples else 1
     learning_rate = recipe.learning_rate
     if recipe.lr_schedule == "cosine":
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, max(1, steps))
-    # whole executions only: a run stops at max_steps and at an endless stream's epoch end
-    per_execution = math.gcd(recipe.steps_per_execution, recipe.max_steps,
-                             getattr(recipe, "steps_per_epoch", 0))
+    epoch_steps = math.ceil(train_examples / recipe.batch_size)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=spec.loss(),
         metrics=spec.metrics(),
         clip_norm=recipe.clip_norm,
         clip_mode=recipe.clip_mode,
-        steps_per_execution=per_execution,
+        steps_per_execution=math.gcd(recipe.steps_per_execution, recipe.max_steps, epoch_steps),
     )
     return model
 
 
-def build_and_compile(spec: ModelSpec, recipe: config_lib.Recipe, steps: int = 1) -> keras.Model:
+def build_and_compile(spec: ModelSpec, recipe: config_lib.Recipe,
+                      train_examples: int = 0) -> keras.Model:
     """Builds and compiles inside the current `tf.distribute` strategy's scope (the default
     strategy unless the caller entered another), so multi-device training is a setting."""
     with tf.distribute.get_strategy().scope():
-        return compile_model(spec, recipe, build_model(spec, recipe), steps)
+        return compile_model(spec, recipe, build_model(spec, recipe), train_examples)
 
 
 @dataclass
@@ -266,7 +268,7 @@ def run(
         raise UsageError(f"--output {str(run_dir)!r} is a file, not a directory")
     keras.utils.set_random_seed(recipe.seed)
     data = spec.load_data(recipe, resolve_data_dir(data_dir))
-    model = build_and_compile(spec, recipe, total_steps(recipe, data.train_examples))
+    model = build_and_compile(spec, recipe, data.train_examples)
 
     record = EpochRecord()
     initial_epoch = 0

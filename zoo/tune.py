@@ -30,7 +30,7 @@ from zoo.data.files import resolve_data_dir
 from zoo.errors import UsageError, ZooError
 from zoo.io import write_json
 from zoo.registry import ModelSpec, get_spec
-from zoo.runner import build_and_compile, fit, total_steps
+from zoo.runner import build_and_compile, fit
 
 TUNERS = {"random": kt.RandomSearch, "bayesian": kt.BayesianOptimization,
           "hyperband": kt.Hyperband}
@@ -82,7 +82,7 @@ class RecipeHyperModel(kt.HyperModel):
         recipe = self.trial_recipe(hp)
         keras.utils.set_random_seed(recipe.seed)
         self.data = self.spec.load_data(recipe, self.data_dir)
-        return build_and_compile(self.spec, recipe, total_steps(recipe, self.data.train_examples))
+        return build_and_compile(self.spec, recipe, self.data.train_examples)
 
     def fit(self, hp, model, *args, callbacks=None, epochs=None, initial_epoch=0,
             verbose="auto", **kwargs):

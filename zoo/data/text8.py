@@ -156,10 +156,11 @@ def segment_batches(train: np.ndarray, batch_size: int, unrollings: int) -> tf.d
     steps = (segment - 2) // unrollings
 
     def batch(step):
-        window = rows[:, step * unrollings: step * unrollings + unrollings + 2]
+        # tf.slice with a fixed size keeps the batch's shape static, (batch_size, unrollings)
+        window = tf.slice(rows, [0, step * unrollings], [batch_size, unrollings + 2])
         return bigram_ids(window[:, :-1]), window[:, 2:]
 
-    return tf.data.Dataset.range(steps).repeat().map(batch)
+    return tf.data.Dataset.range(steps, output_type=tf.int32).repeat().map(batch)
 
 
 def stream_chunks(ids: np.ndarray, chunk: int = STREAM_CHUNK) -> tf.data.Dataset:

@@ -1,4 +1,4 @@
-"""Sentiment of an IMDB review: two stacked `LSTMCell`s unrolled over its 80 word ids."""
+"""Sentiment of an IMDB review: two stacked `LSTMCell`s stepped over its 80 word ids."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import keras
 from keras import ops
 
 from zoo.config import Recipe, require
-from zoo.models.recurrence import scan_in_chunks
+from zoo.models.recurrence import lstm_gates, scan_in_chunks
 from zoo.training import ZooModel
 
 
@@ -118,11 +118,6 @@ def stacked_lstm(cell_1, cell_2, inputs, max_chunk: int = 2):
     projected = ops.matmul(inputs, cell_1.kernel) + cell_1.bias
     # the second cell's fused kernel: [h_1, h_2] @ [kernel; recurrent_kernel]
     kernel_2 = ops.concatenate([cell_2.kernel, cell_2.recurrent_kernel], axis=0)
-
-    def lstm_gates(cell, z, c):
-        i, f, g, o = ops.split(z, 4, axis=-1)
-        c = cell.recurrent_activation(f) * c + cell.recurrent_activation(i) * cell.activation(g)
-        return cell.recurrent_activation(o) * cell.activation(c), c
 
     def step(z_1, state):
         h_2, c_2, h_1, c_1 = state

@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from zoo.config import Recipe, require
-from zoo.models.recurrence import scan_in_chunks
+from zoo.models.recurrence import lstm_gates, scan_in_chunks
 from zoo.training import ZooModel
 
 CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
@@ -48,9 +49,10 @@ class RowSequenceClassifier(ZooModel):
     (`X @ W_in + b_in`), the GRU version reads the raw rows. The LSTM's forget-gate bias starts
     at 1, as `BasicLSTMCell(forget_bias=1.0)`. The weights are those of a whole-sequence
     `keras.layers.LSTM`/`GRU`; the model computes what that layer computes, faster on a CPU:
-    the input's share of the gates for all 28 rows in one matmul (for the LSTM, the
-    projection and the cell's input kernel regrouped into one 28-wide product), then a
-    symbolic loop over the rows (`zoo bench mnist_lstm`).
+    the input's share of the gates for all 28 rows in one matmul (the projection, where there
+    is one, regrouped with the cell's input kernel into one 28-wide product), then a
+    symbolic loop over the rows (`zoo bench mnist_lstm`). On a GPU it calls the layer, which
+    takes cuDNN's kernel.
 
     Args:
         cell: "lstm" or "gru".
@@ -92,18 +94,22 @@ class RowSequenceClassifier(ZooModel):
             raise ValueError(
                 f"expected images of shape (batch, {ROWS}, {COLUMNS}), got {tuple(images.shape)}"
             )
+        if tf.config.list_logical_devices("GPU"):  # the layer itself: cuDNN's kernel
+            rows = self.projection(images) if self.projection is not None else images
+            return self.classifier(self.rnn(rows, training=training))
         rows = ops.transpose(images, (1, 0, 2))  # time-major: (28, batch, 28)
         cell = self.rnn.cell
         if self.cell == "lstm":
             kernel, bias = cell.kernel, cell.bias
-            if self.projection is not None:
-                # (x @ W_in + b_in) @ kernel + bias, regrouped: one 28-wide product per row
-                # instead of a 28->128 and a 128->512 one, and no 128-wide gradient to the rows
-                kernel = ops.matmul(self.projection.kernel, kernel)
-                bias = ops.matmul(self.projection.bias[None], cell.kernel)[0] + bias
-            last = lstm_last_output(cell, ops.matmul(rows, kernel) + bias)
         else:
-            last = gru_last_output(cell, rows)
+            kernel, bias = cell.kernel, cell.bias[0]  # the GRU's input bias
+        if self.projection is not None:
+            # (x @ W_in + b_in) @ kernel + bias, regrouped: one 28-wide product per row
+            # instead of a 28->units and a units->gates one
+            bias = ops.matmul(self.projection.bias[None], kernel)[0] + bias
+            kernel = ops.matmul(self.projection.kernel, kernel)
+        projected = ops.matmul(rows, kernel) + bias  # every row's input share at once
+        last = (lstm_last_output if self.cell == "lstm" else gru_last_output)(cell, projected)
         return self.classifier(last)
 
     def get_config(self):
@@ -120,20 +126,17 @@ def lstm_last_output(cell: keras.layers.LSTMCell, projected):
 
     def step(z, state):
         h, c = state
-        i, f, g, o = ops.split(z + ops.matmul(h, cell.recurrent_kernel), 4, axis=-1)
-        c = cell.recurrent_activation(f) * c + cell.recurrent_activation(i) * cell.activation(g)
-        return cell.recurrent_activation(o) * cell.activation(c), c
+        return lstm_gates(cell, z + ops.matmul(h, cell.recurrent_kernel), c)
 
     zeros = ops.zeros((ops.shape(projected)[1], cell.units), projected.dtype)
     return scan_in_chunks(step, projected, (zeros, zeros), MAX_CHUNK)[1][0]
 
 
-def gru_last_output(cell: keras.layers.GRUCell, inputs):
+def gru_last_output(cell: keras.layers.GRUCell, projected):
     """The last output of `cell` (`reset_after=True`, Keras' default) run over time-major
-    `inputs`, its input projection done for all steps at once; what `keras.layers.GRU`
-    with this cell returns."""
-    input_bias, recurrent_bias = ops.unstack(cell.bias, axis=0)
-    projected = ops.matmul(inputs, cell.kernel) + input_bias
+    `projected` inputs (their share of the gates with the input bias, for all steps at once);
+    what `keras.layers.GRU` with this cell returns."""
+    recurrent_bias = cell.bias[1]
 
     def step(x, state):
         (h,) = state
@@ -145,7 +148,7 @@ def gru_last_output(cell: keras.layers.GRUCell, inputs):
         candidate = cell.activation(x_h + r * h_h)
         return (z * h + (1 - z) * candidate,)
 
-    zeros = ops.zeros((ops.shape(inputs)[1], cell.units), inputs.dtype)
+    zeros = ops.zeros((ops.shape(projected)[1], cell.units), projected.dtype)
     return scan_in_chunks(step, projected, (zeros,), MAX_CHUNK)[1][0]
 
 

@@ -31,3 +31,11 @@ def scan_in_chunks(step, inputs, state: tuple, max_chunk: int = 10):
     outputs, states = tf.scan(run_chunk, chunks, initializer=(no_outputs, tuple(state)))
     last_state = tuple(s[-1] for s in states)
     return ops.reshape(outputs, (-1, *ops.shape(outputs)[2:])), last_state
+
+
+def lstm_gates(cell, z, c):
+    """A Keras `LSTMCell`'s fused-gate arithmetic (gates in its order i, f, g, o) from the
+    pre-activations `z` and the carry `c`; returns (h, c)."""
+    i, f, g, o = ops.split(z, 4, axis=-1)
+    c = cell.recurrent_activation(f) * c + cell.recurrent_activation(i) * cell.activation(g)
+    return cell.recurrent_activation(o) * cell.activation(c), c

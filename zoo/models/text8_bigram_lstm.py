@@ -220,6 +220,7 @@ class BigramLanguageModel(ZooModel):
         # a symbolic loop: it traces once for any length, from 10 steps to a whole book
         outputs, state = scan_in_chunks(lambda z, s: tuple(self.cell.step(z, s)[1]), projected,
                                         tuple(state))
+        state = list(state)  # as `zero_state` gives it: one traced signature for both
         outputs = self.output_dropout(ops.moveaxis(outputs, 0, 1), training=training)
         logits = self.logits(outputs)
         return (logits, state) if return_state else logits
