@@ -5,7 +5,8 @@ model, its loop, TensorFlow's default threads) and one training the zoo's model 
 does (the registry's model, data pipeline and compiled train step, the zoo's thread settings).
 Thread pools are per process, and so is peak memory, hence two processes; they take turns, so
 only one of them computes at any moment and each timed window of one is next to a window of
-the other. Every figure is reported with its ratio, zoo over tutorial:
+the other (`same_threads`: the tutorial's side gets the zoo's thread settings too, so the
+ratio is the code's alone). Every figure is reported with its ratio, zoo over tutorial:
 
     first_step_s       seconds from the first training call to its end (tracing, compiling)
     train_per_s        examples (characters for a language model) per second: the median of
@@ -159,8 +160,8 @@ def _export_predictor(spec, recipe, model, data_dir):
     return predictor
 
 
-def _configure_threads(side: str) -> None:
-    if side == "zoo":
+def _configure_threads(side: str, same_threads: bool) -> None:
+    if side == "zoo" or same_threads:
         from zoo.training import configure_threads
 
         configure_threads()
@@ -179,10 +180,10 @@ def _inference_rate(loop, batch: int) -> float | str:
     return round(calls * batch / (time.perf_counter() - start), 1)
 
 
-def worker(conn, name: str, side: str, data_dir, window: int) -> None:
+def worker(conn, name: str, side: str, data_dir, window: int, same_threads: bool) -> None:
     """One side of one model: builds when told, then one timed window per message."""
     try:
-        _configure_threads(side)
+        _configure_threads(side, same_threads)
         conn.recv()
         loop = (zoo_side if side == "zoo" else tutorial_side)(name, data_dir)
         start = time.perf_counter()
@@ -204,7 +205,8 @@ def worker(conn, name: str, side: str, data_dir, window: int) -> None:
                    "traceback": traceback.format_exc()})
 
 
-def bench_model(name: str, data_dir, windows: int, window: int | None) -> dict[str, Any]:
+def bench_model(name: str, data_dir, windows: int, window: int | None,
+                same_threads: bool = False) -> dict[str, Any]:
     """Both sides of one model, taking turns; returns their figures and the ratios."""
     window = window or WINDOW_STEPS.get(name, 20)
     context = multiprocessing.get_context("spawn")
@@ -212,7 +214,8 @@ def bench_model(name: str, data_dir, windows: int, window: int | None) -> dict[s
     try:
         for side in ("tutorial", "zoo"):
             parent, child = context.Pipe()
-            process = context.Process(target=worker, args=(child, name, side, data_dir, window),
+            process = context.Process(target=worker,
+                                      args=(child, name, side, data_dir, window, same_threads),
                                       daemon=True)
             process.start()
             child.close()  # the worker's end: only the worker may hold it, so its death is seen
@@ -280,15 +283,17 @@ def machine() -> dict[str, Any]:
 
 
 def bench(names: list[str], data_dir, *, windows: int = 5, window: int | None = None,
-          output: Path | None = None, echo=print) -> dict[str, Any]:
-    """Benchmarks `names`, prints a table, writes the JSON to `output`; returns the report."""
+          same_threads: bool = False, output: Path | None = None, echo=print) -> dict[str, Any]:
+    """Benchmarks `names`, prints a table, writes the JSON to `output`; returns the report.
+    `same_threads` gives the tutorial's side the zoo's thread settings too."""
     from zoo.io import write_json
 
     report = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M"),
-              "windows": windows, "models": {}}
+              "windows": windows, "tutorial_threads": "zoo's" if same_threads else "default",
+              "models": {}}
     for name in names:
         echo(f"bench {name}: tutorial and zoo, {windows} windows each ...")
-        report["models"][name] = bench_model(name, data_dir, windows, window)
+        report["models"][name] = bench_model(name, data_dir, windows, window, same_threads)
     echo(table(report))
     if output is not None:
         write_json(output, report)
@@ -313,6 +318,7 @@ def table(report: dict[str, Any]) -> str:
         unit = " (chars)" if result["unit"] == "chars" else ""
         lines.append(f"| {name}{unit} | " + " | ".join(cells) + " |")
     machine = report["machine"]
-    lines.append(f"\nzoo / tutorial; {machine['cpu']}, {machine['cores']} cores, "
-                 f"TF {machine['tensorflow']}, Keras {machine['keras']}, {report['date']}")
+    lines.append(f"\nzoo / tutorial (tutorial with {report['tutorial_threads']} threads); "
+                 f"{machine['cpu']}, {machine['cores']} cores, TF {machine['tensorflow']}, "
+                 f"Keras {machine['keras']}, {report['date']}")
     return "\n".join(lines)

@@ -96,6 +96,8 @@ def make_parser() -> argparse.ArgumentParser:
                        help="timed windows per side (default 5); the median is reported")
     bench.add_argument("--window", type=int, metavar="STEPS",
                        help="training steps per window (default: about 1-2 s of work)")
+    bench.add_argument("--same-threads", action="store_true",
+                       help="run the tutorial's code with the zoo's thread settings too")
     bench.add_argument("--output", default="runs/bench.json", metavar="FILE",
                        help="the JSON report (default runs/bench.json)")
     _add_data_dir(bench)
@@ -259,7 +261,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if value is not None and value < 1:
             raise UsageError(f"--{flag} {value} must be an integer >= 1")
     bench(names, resolve_data_dir(args.data_dir), windows=args.windows, window=args.window,
-          output=Path(args.output))
+          same_threads=args.same_threads, output=Path(args.output))
     return 0
 
 
