@@ -96,10 +96,12 @@ class TutorialLoop:
         self.cursor += batch_size
         return self.images[take].reshape([batch_size, n_steps, n_inputs]), self.labels[take]
 
-    def run(self, steps: int) -> None:
+    def run(self, steps: int) -> int:
+        """Trains `steps` steps; returns how many."""
         for _ in range(steps):
             cost = self.step_function(*self.next_batch())
         float(cost)
+        return steps
 
     def predictor(self, batch: int):
         x = tf.zeros([batch, n_steps, n_inputs])

@@ -113,10 +113,12 @@ class AssignmentLoop:
         self.optimizer.apply_gradients(zip(gradients, self.trainable))
         return loss
 
-    def run(self, steps: int) -> None:
+    def run(self, steps: int) -> int:
+        """Trains `steps` steps; returns how many."""
         for _ in range(steps):
             loss = self.step_function(np.stack(self.train_batches.next()))
         float(loss)
+        return steps
 
     def predictor(self, batch: int):
         """The assignment's `sample_prediction`: one character at a time, batch 1 only."""
