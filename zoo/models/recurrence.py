@@ -13,9 +13,16 @@ def scan_in_chunks(step, inputs, state: tuple, max_chunk: int = 10):
     The loop is symbolic (`tf.scan`): it traces once, in seconds, for any length, where a
     Python unroll of 80 steps takes 15-20 s to trace. Each iteration unrolls a chunk of
     steps, the largest divisor of a static length up to `max_chunk` (one step when the
-    length is unknown), which saves part of the loop's per-iteration cost.
+    length is unknown), which saves part of the loop's per-iteration cost; a static length of
+    at most `max_chunk` steps is unrolled without a loop.
     """
     steps = inputs.shape[0]
+    if steps is not None and steps <= max_chunk:  # one chunk: unrolled, no loop to pay for
+        outputs = []
+        for x in ops.unstack(inputs, num=steps, axis=0):
+            state = tuple(step(x, state))
+            outputs.append(state[0])
+        return ops.stack(outputs), state
     chunk = 1 if steps is None else max(d for d in range(1, max_chunk + 1) if steps % d == 0)
     chunks = ops.reshape(inputs, (-1, chunk, *ops.shape(inputs)[1:]))
 

@@ -87,8 +87,9 @@ class FusedLSTMCell(keras.layers.Layer):
 
     `kernel` is `keras.layers.LSTMCell`'s `kernel` stacked on its `recurrent_kernel`, so
     the two compute the same function from the same weights. The forget gate's bias starts
-    at 1, as Keras' `unit_forget_bias`. For a sequence, `project_inputs` multiplies every
-    step's input at once and `step` adds the recurrent part: the same product, split in two.
+    at 1, as Keras' `unit_forget_bias`. For a sequence, `split_kernel` splits the kernel once,
+    `project_inputs` multiplies every step's input at once and `step` adds the recurrent
+    part: the same product, split in two.
 
     Args:
         units: size of the state.
@@ -124,22 +125,28 @@ class FusedLSTMCell(keras.layers.Layer):
         self.bias = self.add_weight(shape=(4 * self.units,), initializer=forget_bias_one,
                                     name="bias")
 
-    def project_inputs(self, inputs):
-        """The input's share of the gates, `x @ kernel[:input_dim] + bias`, for any leading
-        dimensions (a whole sequence at once)."""
-        return ops.matmul(inputs, self.kernel[: -self.units]) + self.bias
+    def split_kernel(self):
+        """(input rows, recurrent rows) of `kernel`, split once for a whole sequence: a slice
+        taken inside the time loop would cost a kernel-sized gradient at every step."""
+        return ops.split(self.kernel, [self.kernel.shape[0] - self.units], axis=0)
 
-    def step(self, projected, states):
+    def project_inputs(self, inputs, input_kernel):
+        """The input's share of the gates, `x @ input_kernel + bias`, for any leading
+        dimensions (a whole sequence at once)."""
+        return ops.matmul(inputs, input_kernel) + self.bias
+
+    def step(self, projected, states, recurrent_kernel):
         """One time step from the projected input; returns (h, [h, c])."""
         h, c = states
-        z = projected + ops.matmul(h, self.kernel[-self.units:])
+        z = projected + ops.matmul(h, recurrent_kernel)
         z_i, z_f, z_g, z_o = ops.split(z, 4, axis=-1)
         c = ops.sigmoid(z_f) * c + ops.sigmoid(z_i) * ops.tanh(z_g)
         h = ops.sigmoid(z_o) * ops.tanh(c)
         return h, [h, c]
 
     def call(self, inputs, states):
-        return self.step(self.project_inputs(inputs), states)
+        input_kernel, recurrent_kernel = self.split_kernel()
+        return self.step(self.project_inputs(inputs, input_kernel), states, recurrent_kernel)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units}
@@ -214,15 +221,24 @@ class BigramLanguageModel(ZooModel):
         return [ops.zeros((batch_size, self.units)), ops.zeros((batch_size, self.units))]
 
     def call(self, bigrams, training=None, initial_state=None, return_state=False):
-        vectors = self.input_dropout(self.embedding(bigrams), training=training)
+        # time-major from the ids on: the loop runs over time, and ids are the cheapest
+        # tensor to transpose (the logits, 27 wide, are turned back at the end)
+        vectors = self.embedding(ops.transpose(bigrams))
+        vectors = self.input_dropout(vectors, training=training)
         state = self.zero_state(ops.shape(bigrams)[0]) if initial_state is None else initial_state
-        projected = ops.moveaxis(self.cell.project_inputs(vectors), 1, 0)  # time first
+        input_kernel, recurrent_kernel = self.cell.split_kernel()
+        projected = self.cell.project_inputs(vectors, input_kernel)
         # a symbolic loop: it traces once for any length, from 10 steps to a whole book
-        outputs, state = scan_in_chunks(lambda z, s: tuple(self.cell.step(z, s)[1]), projected,
-                                        tuple(state))
+        outputs, state = scan_in_chunks(
+            lambda z, s: tuple(self.cell.step(z, s, recurrent_kernel)[1]), projected,
+            tuple(state))
         state = list(state)  # as `zero_state` gives it: one traced signature for both
-        outputs = self.output_dropout(ops.moveaxis(outputs, 0, 1), training=training)
-        logits = self.logits(outputs)
+        outputs = self.output_dropout(outputs, training=training)
+        # the logits of (time x batch) rows: with a batch size known only when the graph runs
+        # and the state from `training_forward`'s tf.cond, TF 2.21 ran Dense's own reshape of
+        # the 3-D outputs with the stream's batch size; a -1 row count is taken from the data
+        logits = self.logits(ops.reshape(outputs, (-1, self.units)))
+        logits = ops.transpose(ops.reshape(logits, (ops.shape(outputs)[0], -1, VOCAB)), (1, 0, 2))
         return (logits, state) if return_state else logits
 
     def training_forward(self, bigrams):
