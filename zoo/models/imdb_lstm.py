@@ -115,7 +115,6 @@ def stacked_lstm(cell_1, cell_2, inputs, max_chunk: int = 2):
     traced slower and ran no faster). Inputs must already carry `cell_1`'s dropout; the
     cells' recurrent dropout must be 0.
     """
-    projected = ops.matmul(inputs, cell_1.kernel) + cell_1.bias
     # the second cell's fused kernel: [h_1, h_2] @ [kernel; recurrent_kernel]
     kernel_2 = ops.concatenate([cell_2.kernel, cell_2.recurrent_kernel], axis=0)
 
@@ -129,7 +128,9 @@ def stacked_lstm(cell_1, cell_2, inputs, max_chunk: int = 2):
     batch = ops.shape(inputs)[1]
     zeros_1 = ops.zeros((batch, cell_1.units), inputs.dtype)
     zeros_2 = ops.zeros((batch, cell_2.units), inputs.dtype)
-    _, state = scan_in_chunks(step, projected, (zeros_2, zeros_2, zeros_1, zeros_1), max_chunk)
+    _, state = scan_in_chunks(step, inputs, (zeros_2, zeros_2, zeros_1, zeros_1), max_chunk,
+                              lambda x: ops.matmul(x, cell_1.kernel) + cell_1.bias,
+                              keep_outputs=False)
     return state[0]
 
 

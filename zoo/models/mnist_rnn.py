@@ -108,8 +108,8 @@ class RowSequenceClassifier(ZooModel):
             # instead of a 28->units and a units->gates one
             bias = ops.matmul(self.projection.bias[None], kernel)[0] + bias
             kernel = ops.matmul(self.projection.kernel, kernel)
-        projected = ops.matmul(rows, kernel) + bias  # every row's input share at once
-        last = (lstm_last_output if self.cell == "lstm" else gru_last_output)(cell, projected)
+        last = (lstm_last_output if self.cell == "lstm" else gru_last_output)(
+            cell, rows, lambda x: ops.matmul(x, kernel) + bias)
         return self.classifier(last)
 
     def get_config(self):
@@ -119,23 +119,24 @@ class RowSequenceClassifier(ZooModel):
         return config
 
 
-def lstm_last_output(cell: keras.layers.LSTMCell, projected):
-    """The last output of `cell` run over time-major `projected` inputs (its input share of
-    the gates, `x @ kernel + bias`, for all steps at once); what `keras.layers.LSTM` with
-    this cell returns."""
+def lstm_last_output(cell: keras.layers.LSTMCell, rows, project):
+    """The last output of `cell` run over time-major `rows`, whose input share of the gates
+    `project` gives for several rows at once (`x @ kernel + bias`); what `keras.layers.LSTM`
+    with this cell returns."""
 
     def step(z, state):
         h, c = state
         return lstm_gates(cell, z + ops.matmul(h, cell.recurrent_kernel), c)
 
-    zeros = ops.zeros((ops.shape(projected)[1], cell.units), projected.dtype)
-    return scan_in_chunks(step, projected, (zeros, zeros), MAX_CHUNK)[1][0]
+    zeros = ops.zeros((ops.shape(rows)[1], cell.units), rows.dtype)
+    return scan_in_chunks(step, rows, (zeros, zeros), MAX_CHUNK, project,
+                          keep_outputs=False)[1][0]
 
 
-def gru_last_output(cell: keras.layers.GRUCell, projected):
+def gru_last_output(cell: keras.layers.GRUCell, rows, project):
     """The last output of `cell` (`reset_after=True`, Keras' default) run over time-major
-    `projected` inputs (their share of the gates with the input bias, for all steps at once);
-    what `keras.layers.GRU` with this cell returns."""
+    `rows`, whose share of the gates with the input bias `project` gives for several rows at
+    once; what `keras.layers.GRU` with this cell returns."""
     recurrent_bias = cell.bias[1]
 
     def step(x, state):
@@ -148,8 +149,8 @@ def gru_last_output(cell: keras.layers.GRUCell, projected):
         candidate = cell.activation(x_h + r * h_h)
         return (z * h + (1 - z) * candidate,)
 
-    zeros = ops.zeros((ops.shape(projected)[1], cell.units), projected.dtype)
-    return scan_in_chunks(step, projected, (zeros,), MAX_CHUNK)[1][0]
+    zeros = ops.zeros((ops.shape(rows)[1], cell.units), rows.dtype)
+    return scan_in_chunks(step, rows, (zeros,), MAX_CHUNK, project, keep_outputs=False)[1][0]
 
 
 def build(recipe: MnistRnnRecipe) -> RowSequenceClassifier:

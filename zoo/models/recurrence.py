@@ -6,38 +6,51 @@ import tensorflow as tf
 from keras import ops
 
 
-def scan_in_chunks(step, inputs, state: tuple, max_chunk: int = 10):
-    """Runs `step(x_t, state) -> state` over time-major `inputs` (time, batch, ...); returns
-    (`state[0]` at every step, stacked over time; the last state).
+def scan_in_chunks(step, inputs, state: tuple, max_chunk: int = 10, project=None,
+                   keep_outputs: bool = True):
+    """Runs `step(x_t, state) -> state` over time-major `inputs` (time, batch, ...), each
+    chunk of steps' inputs first passed through `project` (such as the input share of the
+    gates: one matmul per chunk); returns (`state[0]` at every step, stacked over time, or
+    None without `keep_outputs`; the last state).
 
-    The loop is symbolic (`tf.scan`): it traces once, in seconds, for any length, where a
-    Python unroll of 80 steps takes 15-20 s to trace. Each iteration unrolls a chunk of
+    The loop is symbolic (`tf.while_loop`): it traces once, in seconds, for any length, where
+    a Python unroll of 80 steps takes 15-20 s to trace. Each iteration unrolls a chunk of
     steps, the largest divisor of a static length up to `max_chunk` (one step when the
     length is unknown), which saves part of the loop's per-iteration cost; a static length of
-    at most `max_chunk` steps is unrolled without a loop.
+    at most `max_chunk` steps is unrolled without a loop. The loop carries the inputs as
+    given and projects them inside: the gradient of a loop's inputs is gathered step by step,
+    and the raw inputs are the smaller tensor to gather.
     """
+    project = project or (lambda x: x)
     steps = inputs.shape[0]
-    if steps is not None and steps <= max_chunk:  # one chunk: unrolled, no loop to pay for
+
+    def run_chunk(chunk_inputs, state, length):
         outputs = []
-        for x in ops.unstack(inputs, num=steps, axis=0):
+        for x in ops.unstack(project(chunk_inputs), num=length, axis=0):
             state = tuple(step(x, state))
             outputs.append(state[0])
-        return ops.stack(outputs), state
+        return ops.stack(outputs) if keep_outputs else None, state
+
+    if steps is not None and steps <= max_chunk:  # one chunk: unrolled, no loop to pay for
+        return run_chunk(inputs, tuple(state), steps)
     chunk = 1 if steps is None else max(d for d in range(1, max_chunk + 1) if steps % d == 0)
     chunks = ops.reshape(inputs, (-1, chunk, *ops.shape(inputs)[1:]))
+    count = tf.shape(chunks)[0]
+    chunk_inputs = tf.TensorArray(inputs.dtype, size=count).unstack(chunks)
+    outputs = tf.TensorArray(state[0].dtype, size=count if keep_outputs else 0)
 
-    def run_chunk(carry, chunk_inputs):
-        state = carry[1]
-        outputs = []
-        for x in ops.unstack(chunk_inputs, num=chunk, axis=0):
-            state = step(x, state)
-            outputs.append(state[0])
-        return ops.stack(outputs), state
+    def body(i, state, outputs):
+        chunk_outputs, state = run_chunk(chunk_inputs.read(i), state, chunk)
+        if keep_outputs:
+            outputs = outputs.write(i, chunk_outputs)
+        return i + 1, state, outputs
 
-    no_outputs = tf.zeros(tf.concat([[chunk], tf.shape(state[0])], 0), state[0].dtype)
-    outputs, states = tf.scan(run_chunk, chunks, initializer=(no_outputs, tuple(state)))
-    last_state = tuple(s[-1] for s in states)
-    return ops.reshape(outputs, (-1, *ops.shape(outputs)[2:])), last_state
+    _, state, outputs = tf.while_loop(lambda i, *_: i < count, body,
+                                      (tf.constant(0), tuple(state), outputs))
+    if not keep_outputs:
+        return None, state
+    outputs = outputs.stack()
+    return ops.reshape(outputs, (-1, *ops.shape(outputs)[2:])), state
 
 
 def lstm_gates(cell, z, c):
