@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo import cli
+from zoo import bench, cli
 from zoo.errors import UsageError
 from zoo.models.imdb_lstm import StackedLSTMClassifier
+from zoo.registry import REGISTRY
 from zoo.training import configure_threads
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -78,6 +79,12 @@ def test_bench_refuses_bad_input(argv, message, capsys):
     assert message in error and error.count("\n") == 1
 
 
+def test_every_registered_model_has_a_comparison():
+    assert set(bench.COMPARISONS) == set(REGISTRY)
+    with pytest.raises(UsageError, match="no tutorial code for 'resnet'; it has imdb_lstm"):
+        bench.bench(["resnet"], None)
+
+
 @pytest.mark.real_data
 def test_bench_all_at_a_tiny_size(tmp_path, capsys):
     """Every model's tutorial and zoo sides train, and every figure comes with its ratio."""
@@ -85,8 +92,7 @@ def test_bench_all_at_a_tiny_size(tmp_path, capsys):
     assert cli.main(["bench", "--all", "--windows", "1", "--window", "2",
                      "--output", str(output)]) == 0
     report = json.loads(output.read_text())
-    assert set(report["models"]) == {"imdb_lstm", "mnist_lstm", "mnist_gru",
-                                     "text8_bigram_lstm"}
+    assert set(report["models"]) == set(bench.COMPARISONS) == set(REGISTRY)
     for result in report["models"].values():
         for side in ("tutorial", "zoo"):
             assert result[side]["train_per_s"] > 0 and result[side]["first_step_s"] > 0

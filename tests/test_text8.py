@@ -217,6 +217,13 @@ def test_training_batches_carry_the_state_and_evaluation_starts_fresh():
     carried = [v.numpy() for v in model.stream_state]
     np.testing.assert_allclose(unknown(x[:2]).numpy(), model(x[:2]).numpy(), atol=1e-6)
     np.testing.assert_array_equal(model.stream_state[0].numpy(), carried[0])
+    # with dropout too, whose masks take their shape from the loop's outputs
+    dropped = small_model(dropout=0.5)
+    unknown = tf.function(dropped.training_forward,
+                          input_signature=[tf.TensorSpec((None, 4), tf.int32)])
+    for rows in (x, x[:2], x):
+        logits = unknown(rows).numpy()
+        assert logits.shape == (len(rows), 4, text8.VOCAB) and np.isfinite(logits).all()
 
 
 def test_perplexity_metric_is_exp_of_the_loss():

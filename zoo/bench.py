@@ -18,6 +18,7 @@ ratio is the code's alone). Every figure is reported with its ratio, zoo over tu
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import multiprocessing
 import multiprocessing.connection
@@ -28,16 +29,30 @@ import statistics
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# The zoo's side uses the registry's recipe with these changes: the issue's comparison is the
-# language model at the assignment's 64 units, on a corpus that is here offline.
-ZOO_SETTINGS = {"text8_bigram_lstm": {"units": 64, "corpus": "austen_text8",
-                                      "heldout_chars": 300000}}
-WINDOW_STEPS = {"imdb_lstm": 20, "mnist_lstm": 40, "mnist_gru": 40, "text8_bigram_lstm": 200}
-UNITS = {"text8_bigram_lstm": "chars"}
-TUTORIAL_MODELS = ("imdb_lstm", "mnist_lstm", "mnist_gru", "text8_bigram_lstm")
+from zoo.errors import UsageError, ZooError
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """What `zoo bench` compares for one model.
+
+    Attributes:
+        tutorial: builds the tutorial's loop from the data directory.
+        window_steps: training steps in a timed window (about a second or more on 2 cores).
+        unit: what `train_per_s` counts: "examples", or "chars" for a language model.
+        zoo_settings: changes to the zoo's registered recipe for the comparison.
+    """
+
+    tutorial: Callable[[Any], Any]
+    window_steps: int
+    unit: str = "examples"
+    zoo_settings: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
 INFERENCE_BATCHES = (1, 256)
 INFERENCE_SECONDS = 1.0
 
@@ -69,34 +84,58 @@ class KerasLoop:
         return ran
 
 
-def tutorial_side(name: str, data_dir):
-    """The tutorial's loop for `name`, ready to run."""
-    if name == "imdb_lstm":
-        from zoo.reference import imdb_lstm as tutorial
+def _imdb_tutorial(data_dir) -> KerasLoop:
+    """The TF2 stacked-LSTMCell tutorial: its model and pipeline, trained by Keras' loop."""
+    from zoo.reference import imdb_lstm as tutorial
 
-        db_train, _ = tutorial.tutorial_datasets(data_dir)
-        model = tutorial.tutorial_model()
-        loop = KerasLoop(model, db_train, tutorial.batchsz)
-        example = next(iter(db_train))[0]
-        loop.predictor = lambda batch: _keras_predictor(model, example, batch)
-        return loop
-    if name in ("mnist_lstm", "mnist_gru"):
+    db_train, _ = tutorial.tutorial_datasets(data_dir)
+    model = tutorial.tutorial_model()
+    loop = KerasLoop(model, db_train, tutorial.batchsz)
+    example = next(iter(db_train))[0]
+    loop.predictor = lambda batch: _keras_predictor(model, example, batch)
+    return loop
+
+
+def _mnist_tutorial(cell: str) -> Callable[[Any], Any]:
+    """The TF1 MNIST tutorial for `cell` ("lstm" or "gru"), built from the data directory."""
+
+    def build(data_dir):
         from zoo.reference import mnist_rnn
 
-        return mnist_rnn.TutorialLoop(name.split("_")[1], data_dir)
-    if name == "text8_bigram_lstm":
-        from zoo.data import text8
-        from zoo.reference import text8_lstm
+        return mnist_rnn.TutorialLoop(cell, data_dir)
 
-        recipe = _zoo_recipe(name)
-        ids = text8.encode_bytes(text8.read_bytes(text8.locate(recipe.corpus, data_dir).path),
-                                 recipe.clean_text, recipe.corpus)
-        _, train, _ = text8.split(ids, recipe.valid_chars, recipe.heldout_chars, 1, recipe.corpus)
-        return text8_lstm.AssignmentLoop(text8.decode(train))
-    from zoo.errors import UsageError
+    return build
 
-    raise UsageError(f"zoo bench has no tutorial code for {name!r}; it has "
-                     f"{', '.join(TUTORIAL_MODELS)}")
+
+def _text8_tutorial(data_dir):
+    """The Udacity assignment's graph and loop, on the training text the zoo's side reads."""
+    from zoo.data import text8
+    from zoo.reference import text8_lstm
+
+    recipe = _zoo_recipe("text8_bigram_lstm")
+    ids = text8.encode_bytes(text8.read_bytes(text8.locate(recipe.corpus, data_dir).path),
+                             recipe.clean_text, recipe.corpus)
+    _, train, _ = text8.split(ids, recipe.valid_chars, recipe.heldout_chars, 1, recipe.corpus)
+    return text8_lstm.AssignmentLoop(text8.decode(train))
+
+
+# The language model is compared at the assignment's 64 units, on a corpus that is here offline.
+COMPARISONS = {
+    "imdb_lstm": Comparison(_imdb_tutorial, window_steps=20),
+    "mnist_lstm": Comparison(_mnist_tutorial("lstm"), window_steps=40),
+    "mnist_gru": Comparison(_mnist_tutorial("gru"), window_steps=40),
+    "text8_bigram_lstm": Comparison(
+        _text8_tutorial, window_steps=200, unit="chars",
+        zoo_settings={"units": 64, "corpus": "austen_text8", "heldout_chars": 300000}),
+}
+
+
+def comparison(name: str) -> Comparison:
+    """The bench's record for `name`; refuses a model it has no tutorial code for."""
+    if name not in COMPARISONS:
+        raise UsageError(f"zoo bench has no tutorial code for {name!r}; it has "
+                         f"{', '.join(COMPARISONS)}")
+    return COMPARISONS[name]
 
 
 def _keras_predictor(model, example, batch: int):
@@ -113,7 +152,7 @@ def _zoo_recipe(name: str):
     from zoo.config import override
     from zoo.registry import get_spec
 
-    return override(get_spec(name).recipe, ZOO_SETTINGS.get(name, {}))
+    return override(get_spec(name).recipe, comparison(name).zoo_settings)
 
 
 def zoo_side(name: str, data_dir):
@@ -185,7 +224,10 @@ def worker(conn, name: str, side: str, data_dir, window: int, same_threads: bool
     try:
         _configure_threads(side, same_threads)
         conn.recv()
-        loop = (zoo_side if side == "zoo" else tutorial_side)(name, data_dir)
+        if side == "zoo":
+            loop = zoo_side(name, data_dir)
+        else:
+            loop = comparison(name).tutorial(data_dir)
         start = time.perf_counter()
         loop.run(1)
         conn.send(time.perf_counter() - start)
@@ -208,7 +250,7 @@ def worker(conn, name: str, side: str, data_dir, window: int, same_threads: bool
 def bench_model(name: str, data_dir, windows: int, window: int | None,
                 same_threads: bool = False) -> dict[str, Any]:
     """Both sides of one model, taking turns; returns their figures and the ratios."""
-    window = window or WINDOW_STEPS.get(name, 20)
+    window = window or comparison(name).window_steps
     context = multiprocessing.get_context("spawn")
     sides, results = {}, {}
     try:
@@ -244,13 +286,11 @@ def bench_model(name: str, data_dir, windows: int, window: int | None,
         theirs, ours = results["tutorial"][key], results["zoo"][key]
         if isinstance(theirs, (int, float)) and isinstance(ours, (int, float)) and theirs:
             ratios[key] = round(ours / theirs, 2)
-    return {"unit": UNITS.get(name, "examples"), "window_steps": window,
-            "zoo_settings": ZOO_SETTINGS.get(name, {}), **results, "ratio": ratios}
+    return {"unit": comparison(name).unit, "window_steps": window,
+            "zoo_settings": dict(comparison(name).zoo_settings), **results, "ratio": ratios}
 
 
 def _receive(conn, process, name: str, side: str):
-    from zoo.errors import ZooError
-
     # wait for a message or for the worker's end, whichever comes first
     multiprocessing.connection.wait([conn, process.sentinel])
     try:
@@ -288,6 +328,8 @@ def bench(names: list[str], data_dir, *, windows: int = 5, window: int | None = 
     `same_threads` gives the tutorial's side the zoo's thread settings too."""
     from zoo.io import write_json
 
+    for name in names:
+        comparison(name)  # refuse a model without a tutorial before any worker starts
     report = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M"),
               "windows": windows, "tutorial_threads": "zoo's" if same_threads else "default",
               "models": {}}

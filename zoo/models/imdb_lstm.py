@@ -108,11 +108,12 @@ def stacked_lstm(cell_1, cell_2, inputs, max_chunk: int = 2):
     (time, batch, features); computes what calling the cells step by step computes.
 
     Faster than the step-by-step calls, with the same weights: the first cell's input
-    projection is one matmul over all steps; the second cell's two matmuls are one; each step
-    is the cells' fused-gate arithmetic written out; and the loop is symbolic, two steps an
-    iteration (`scan_in_chunks`). The first training step arrives in about 3 s instead of the
-    80-step Python unroll's 20, at the unroll's speed (`zoo bench imdb_lstm`; longer chunks
-    traced slower and ran no faster). Inputs must already carry `cell_1`'s dropout; the
+    projection is one matmul per two-step chunk, inside the loop (which then carries the
+    100-wide word vectors, not the 256-wide gates); the second cell's two matmuls are one;
+    each step is the cells' fused-gate arithmetic written out; and the loop is symbolic, two
+    steps an iteration (`scan_in_chunks`). The first training step arrives in about 3 s
+    instead of the 80-step Python unroll's 20 (`zoo bench imdb_lstm`; longer chunks traced
+    slower and ran no faster). Inputs must already carry `cell_1`'s dropout; the
     cells' recurrent dropout must be 0.
     """
     # the second cell's fused kernel: [h_1, h_2] @ [kernel; recurrent_kernel]

@@ -49,10 +49,10 @@ class RowSequenceClassifier(ZooModel):
     (`X @ W_in + b_in`), the GRU version reads the raw rows. The LSTM's forget-gate bias starts
     at 1, as `BasicLSTMCell(forget_bias=1.0)`. The weights are those of a whole-sequence
     `keras.layers.LSTM`/`GRU`; the model computes what that layer computes, faster on a CPU:
-    the input's share of the gates for all 28 rows in one matmul (the projection, where there
-    is one, regrouped with the cell's input kernel into one 28-wide product), then a
-    symbolic loop over the rows (`zoo bench mnist_lstm`). On a GPU it calls the layer, which
-    takes cuDNN's kernel.
+    a symbolic loop over the rows, four an iteration, that computes their input share of the
+    gates in one matmul per iteration (the projection, where there is one, regrouped with the
+    cell's input kernel into one 28-wide product) (`zoo bench mnist_lstm`). On a GPU it calls
+    the layer, which takes cuDNN's kernel.
 
     Args:
         cell: "lstm" or "gru".

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import tensorflow as tf
 from keras import ops
 
 
-def scan_in_chunks(step, inputs, state: tuple, max_chunk: int = 10, project=None,
-                   keep_outputs: bool = True):
+def scan_in_chunks(step: Callable[[Any, tuple], tuple], inputs, state: tuple,
+                   max_chunk: int = 10, project: Callable[[Any], Any] | None = None,
+                   keep_outputs: bool = True) -> tuple[Any, tuple]:
     """Runs `step(x_t, state) -> state` over time-major `inputs` (time, batch, ...), each
     chunk of steps' inputs first passed through `project` (such as the input share of the
     gates: one matmul per chunk); returns (`state[0]` at every step, stacked over time, or
@@ -18,9 +22,12 @@ def scan_in_chunks(step, inputs, state: tuple, max_chunk: int = 10, project=None
     steps, the largest divisor of a static length up to `max_chunk` (one step when the
     length is unknown), which saves part of the loop's per-iteration cost; a static length of
     at most `max_chunk` steps is unrolled without a loop. The loop carries the inputs as
-    given and projects them inside: the gradient of a loop's inputs is gathered step by step,
-    and the raw inputs are the smaller tensor to gather.
+    given and projects them inside, because the gradient of a loop's inputs is gathered step
+    by step: pass inputs narrower than their projection (embeddings, pixel rows), not the
+    gates.
     """
+    if max_chunk < 1:
+        raise ValueError(f"max_chunk {max_chunk} is not accepted; expected an integer >= 1")
     project = project or (lambda x: x)
     steps = inputs.shape[0]
 
@@ -29,28 +36,30 @@ def scan_in_chunks(step, inputs, state: tuple, max_chunk: int = 10, project=None
         for x in ops.unstack(project(chunk_inputs), num=length, axis=0):
             state = tuple(step(x, state))
             outputs.append(state[0])
-        return ops.stack(outputs) if keep_outputs else None, state
+        return ops.stack(outputs), state
 
     if steps is not None and steps <= max_chunk:  # one chunk: unrolled, no loop to pay for
-        return run_chunk(inputs, tuple(state), steps)
+        outputs, state = run_chunk(inputs, tuple(state), steps)
+        return (outputs if keep_outputs else None), state
     chunk = 1 if steps is None else max(d for d in range(1, max_chunk + 1) if steps % d == 0)
     chunks = ops.reshape(inputs, (-1, chunk, *ops.shape(inputs)[1:]))
     count = tf.shape(chunks)[0]
     chunk_inputs = tf.TensorArray(inputs.dtype, size=count).unstack(chunks)
-    outputs = tf.TensorArray(state[0].dtype, size=count if keep_outputs else 0)
+    outputs = [tf.TensorArray(state[0].dtype, size=count)] if keep_outputs else []
 
-    def body(i, state, outputs):
+    def body(i, state, *outputs):
         chunk_outputs, state = run_chunk(chunk_inputs.read(i), state, chunk)
-        if keep_outputs:
-            outputs = outputs.write(i, chunk_outputs)
-        return i + 1, state, outputs
+        return (i + 1, state, *(array.write(i, chunk_outputs) for array in outputs))
 
-    _, state, outputs = tf.while_loop(lambda i, *_: i < count, body,
-                                      (tf.constant(0), tuple(state), outputs))
+    # a fixed trip count: the gradient's stored intermediates then have a fixed size (XLA)
+    _, state, *outputs = tf.while_loop(lambda i, *_: i < count, body,
+                                       (tf.constant(0), tuple(state), *outputs),
+                                       maximum_iterations=count)
     if not keep_outputs:
         return None, state
-    outputs = outputs.stack()
-    return ops.reshape(outputs, (-1, *ops.shape(outputs)[2:])), state
+    outputs = outputs[0].stack()
+    time = -1 if steps is None else steps
+    return ops.reshape(outputs, (time, *ops.shape(outputs)[2:])), state
 
 
 def lstm_gates(cell, z, c):

@@ -125,7 +125,7 @@ class FusedLSTMCell(keras.layers.Layer):
         self.bias = self.add_weight(shape=(4 * self.units,), initializer=forget_bias_one,
                                     name="bias")
 
-    def split_kernel(self):
+    def split_kernel(self) -> list:
         """(input rows, recurrent rows) of `kernel`, split once for a whole sequence: a slice
         taken inside the time loop would cost a kernel-sized gradient at every step."""
         return ops.split(self.kernel, [self.kernel.shape[0] - self.units], axis=0)
@@ -225,20 +225,16 @@ class BigramLanguageModel(ZooModel):
         # tensor to transpose (the logits, 27 wide, are turned back at the end)
         vectors = self.embedding(ops.transpose(bigrams))
         vectors = self.input_dropout(vectors, training=training)
-        state = self.zero_state(ops.shape(bigrams)[0]) if initial_state is None else initial_state
+        batch = ops.shape(bigrams)[0]
+        state = self.zero_state(batch) if initial_state is None else initial_state
         input_kernel, recurrent_kernel = self.cell.split_kernel()
-        projected = self.cell.project_inputs(vectors, input_kernel)
         # a symbolic loop: it traces once for any length, from 10 steps to a whole book
         outputs, state = scan_in_chunks(
-            lambda z, s: tuple(self.cell.step(z, s, recurrent_kernel)[1]), projected,
-            tuple(state))
+            lambda z, s: tuple(self.cell.step(z, s, recurrent_kernel)[1]), vectors,
+            tuple(state), project=lambda x: self.cell.project_inputs(x, input_kernel))
         state = list(state)  # as `zero_state` gives it: one traced signature for both
         outputs = self.output_dropout(outputs, training=training)
-        # the logits of (time x batch) rows: with a batch size known only when the graph runs
-        # and the state from `training_forward`'s tf.cond, TF 2.21 ran Dense's own reshape of
-        # the 3-D outputs with the stream's batch size; a -1 row count is taken from the data
-        logits = self.logits(ops.reshape(outputs, (-1, self.units)))
-        logits = ops.transpose(ops.reshape(logits, (ops.shape(outputs)[0], -1, VOCAB)), (1, 0, 2))
+        logits = ops.transpose(self.logits(outputs), (1, 0, 2))
         return (logits, state) if return_state else logits
 
     def training_forward(self, bigrams):
@@ -252,9 +248,14 @@ class BigramLanguageModel(ZooModel):
         carried = [tf.stop_gradient(v.read_value()) for v in self.stream_state]
         state = tf.cond(same_stream, lambda: carried, lambda: self.zero_state(batch))
         logits, state = self(bigrams, training=True, initial_state=state, return_state=True)
+        # The state kept is the new one or the old, chosen by arithmetic: an assignment inside
+        # a tf.cond led TF 2.21's constant folding to give every batch the stream's size
+        # (tests/test_text8.py, a batch size known only when the graph runs).
+        size = self.stream_batch_size
+        keep = tf.cast(same_stream, state[0].dtype)
         for variable, value in zip(self.stream_state, state):
-            tf.cond(same_stream, lambda v=variable, x=value: v.assign(x, read_value=False),
-                    tf.no_op)
+            fitted = tf.pad(value[:size], [[0, tf.maximum(size - batch, 0)], [0, 0]])
+            variable.assign(keep * fitted + (1 - keep) * variable, read_value=False)
         return logits
 
     def reset_stream(self) -> None:
