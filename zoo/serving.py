@@ -36,12 +36,15 @@ class Serving:
     resources: list = field(default_factory=list)
 
 
-def check_shape(tensor, shape: tuple, name: str) -> None:
+def check_shape(tensor, shape: tuple, name: str):
     """A loaded signature does not check its input's shape: refuse a wrong one in one line
-    rather than deep inside the recurrent loop."""
+    rather than deep inside the recurrent loop. Returns `tensor`, usable only after the check
+    (a check nothing depends on may run after the model has failed on the input)."""
     wanted = ", ".join("batch" if d is None else str(d) for d in shape)
-    tf.debugging.assert_equal(tf.shape(tensor)[1:], tf.constant(shape[1:], tf.int32),
-                              message=f"{name} must have shape ({wanted})")
+    check = tf.debugging.assert_equal(tf.shape(tensor)[1:], tf.constant(shape[1:], tf.int32),
+                                      message=f"{name} must have shape ({wanted})")
+    with tf.control_dependencies([check]):
+        return tf.identity(tensor)
 
 
 def review_serving(model: keras.Model, recipe, data_dir: Path | None) -> Serving:
@@ -54,7 +57,7 @@ def review_serving(model: keras.Model, recipe, data_dir: Path | None) -> Serving
     @tf.function(input_signature=[
         tf.TensorSpec((None, recipe.sequence_length), tf.int32, name="token_ids")])
     def serving_default(token_ids):
-        check_shape(token_ids, (None, recipe.sequence_length), "token_ids")
+        token_ids = check_shape(token_ids, (None, recipe.sequence_length), "token_ids")
         return {"probability": model(token_ids, training=False)[:, 0]}
 
     @tf.function(input_signature=[tf.TensorSpec((None,), tf.string, name="text")])
@@ -76,7 +79,7 @@ def review_serving(model: keras.Model, recipe, data_dir: Path | None) -> Serving
 def digit_serving(model: keras.Model, recipe, data_dir: Path | None) -> Serving:
     @tf.function(input_signature=[tf.TensorSpec((None, 28, 28), tf.uint8, name="images")])
     def serving_default(images):
-        check_shape(images, (None, 28, 28), "images")
+        images = check_shape(images, (None, 28, 28), "images")
         logits = model(tf.cast(images, tf.float32) / 255.0, training=False)
         return {"probabilities": tf.nn.softmax(logits),
                 "class": tf.argmax(logits, axis=-1, output_type=tf.int64)}
