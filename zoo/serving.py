@@ -36,7 +36,7 @@ class Serving:
     resources: list = field(default_factory=list)
 
 
-def check_shape(tensor, shape: tuple, name: str):
+def check_shape(tensor: tf.Tensor, shape: tuple, name: str) -> tf.Tensor:
     """A loaded signature does not check its input's shape: refuse a wrong one in one line
     rather than deep inside the recurrent loop. Returns `tensor`, usable only after the check
     (a check nothing depends on may run after the model has failed on the input)."""

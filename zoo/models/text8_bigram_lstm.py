@@ -88,7 +88,7 @@ class FusedLSTMCell(keras.layers.Layer):
     `kernel` is `keras.layers.LSTMCell`'s `kernel` stacked on its `recurrent_kernel`, so
     the two compute the same function from the same weights. The forget gate's bias starts
     at 1, as Keras' `unit_forget_bias`. For a sequence, `split_kernel` splits the kernel once,
-    `project_inputs` multiplies every step's input at once and `step` adds the recurrent
+    `project_inputs` multiplies several steps' inputs at once and `step` adds the recurrent
     part: the same product, split in two.
 
     Args:
@@ -132,7 +132,7 @@ class FusedLSTMCell(keras.layers.Layer):
 
     def project_inputs(self, inputs, input_kernel):
         """The input's share of the gates, `x @ input_kernel + bias`, for any leading
-        dimensions (a whole sequence at once)."""
+        dimensions (several steps at once)."""
         return ops.matmul(inputs, input_kernel) + self.bias
 
     def step(self, projected, states, recurrent_kernel):
