@@ -250,7 +250,8 @@ def worker(conn, name: str, side: str, data_dir, window: int, same_threads: bool
 def bench_model(name: str, data_dir, windows: int, window: int | None,
                 same_threads: bool = False) -> dict[str, Any]:
     """Both sides of one model, taking turns; returns their figures and the ratios."""
-    window = window or comparison(name).window_steps
+    record = comparison(name)
+    window = window or record.window_steps
     context = multiprocessing.get_context("spawn")
     sides, results = {}, {}
     try:
@@ -286,8 +287,8 @@ def bench_model(name: str, data_dir, windows: int, window: int | None,
         theirs, ours = results["tutorial"][key], results["zoo"][key]
         if isinstance(theirs, (int, float)) and isinstance(ours, (int, float)) and theirs:
             ratios[key] = round(ours / theirs, 2)
-    return {"unit": comparison(name).unit, "window_steps": window,
-            "zoo_settings": dict(comparison(name).zoo_settings), **results, "ratio": ratios}
+    return {"unit": record.unit, "window_steps": window,
+            "zoo_settings": dict(record.zoo_settings), **results, "ratio": ratios}
 
 
 def _receive(conn, process, name: str, side: str):

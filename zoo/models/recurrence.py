@@ -36,11 +36,10 @@ def scan_in_chunks(step: Callable[[Any, tuple], tuple], inputs, state: tuple,
         for x in ops.unstack(project(chunk_inputs), num=length, axis=0):
             state = tuple(step(x, state))
             outputs.append(state[0])
-        return ops.stack(outputs), state
+        return (ops.stack(outputs) if keep_outputs else None), state
 
     if steps is not None and steps <= max_chunk:  # one chunk: unrolled, no loop to pay for
-        outputs, state = run_chunk(inputs, tuple(state), steps)
-        return (outputs if keep_outputs else None), state
+        return run_chunk(inputs, tuple(state), steps)
     chunk = 1 if steps is None else max(d for d in range(1, max_chunk + 1) if steps % d == 0)
     chunks = ops.reshape(inputs, (-1, chunk, *ops.shape(inputs)[1:]))
     count = tf.shape(chunks)[0]
