@@ -12,8 +12,9 @@ import argparse
 import json
 import tempfile
 
-from zoo.data.files import resolve_data_dir
 from zoo.reference import imdb_lstm as tutorial
+
+from zoo.data.files import resolve_data_dir
 from zoo.runner import EpochRecord, EpochRecorder, run
 
 

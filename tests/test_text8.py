@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from conftest import tiny_text, write_tiny_corpus
+from zoo.reference import text8_lstm
 
 from zoo import runner
 from zoo.data import text8
@@ -22,7 +23,6 @@ from zoo.models.text8_bigram_lstm import (
     sample,
     stream_nats,
 )
-from zoo.reference import text8_lstm
 
 
 def recipe(**values) -> BigramLstmRecipe:

@@ -1,12 +1,13 @@
 """`zoo bench`: each model's training speed against its tutorial's own code, side by side.
 
-For each model two worker processes start, one training the tutorial's code as written (its
-model, its loop, TensorFlow's default threads) and one training the zoo's model as `zoo run`
-does (the registry's model, data pipeline and compiled train step, the zoo's thread settings).
-Thread pools are per process, and so is peak memory, hence two processes; they take turns, so
-only one of them computes at any moment and each timed window of one is next to a window of
-the other (`same_threads`: the tutorial's side gets the zoo's thread settings too, so the
-ratio is the code's alone). Every figure is reported with its ratio, zoo over tutorial:
+For each model with tutorial code (its spec's `comparison`) two worker processes start, one
+training the tutorial's code as written (its model, its loop, TensorFlow's default threads) and
+one training the zoo's model as `zoo run` does (the registry's model, data pipeline and
+compiled train step, the zoo's thread settings). Thread pools are per process, and so is peak
+memory, hence two processes; they take turns, so only one of them computes at any moment and
+each timed window of one is next to a window of the other (`same_threads`: the tutorial's side
+gets the zoo's thread settings too, so the ratio is the code's alone). Every figure is
+reported with its ratio, zoo over tutorial:
 
     first_step_s       seconds from the first training call to its end (tracing, compiling)
     train_per_s        examples (characters for a language model) per second: the median of
@@ -14,12 +15,12 @@ ratio is the code's alone). Every figure is reported with its ratio, zoo over tu
     peak_rss_mb        the process's peak resident memory when training ends
     infer_b1_per_s     predictions per second at batch 1, from the zoo's exported SavedModel
     infer_b256_per_s   and at batch 256 (the tutorial's own model where its code allows it)
+
+A model without tutorial code is benchmarked alone: the zoo's side only, no ratios.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -29,141 +30,42 @@ import statistics
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import UsageError, ZooError
-
-
-@dataclasses.dataclass(frozen=True)
-class Comparison:
-    """What `zoo bench` compares for one model.
-
-    Attributes:
-        tutorial: builds the tutorial's loop from the data directory.
-        window_steps: training steps in a timed window (about a second or more on 2 cores).
-        unit: what `train_per_s` counts: "examples", or "chars" for a language model.
-        zoo_settings: changes to the zoo's registered recipe for the comparison.
-    """
-
-    tutorial: Callable[[Any], Any]
-    window_steps: int
-    unit: str = "examples"
-    zoo_settings: dict[str, Any] = dataclasses.field(default_factory=dict)
-
+from zoo.errors import ZooError
+from zoo.spec import Comparison
 
 INFERENCE_BATCHES = (1, 256)
 INFERENCE_SECONDS = 1.0
+DEFAULT_WINDOW = 20  # training steps per window for a model without a Comparison
 
 
-class KerasLoop:
-    """`model.fit`'s inner loop without its callbacks: the compiled train function called on
-    one persistent iterator over the (repeated) training pipeline."""
+def comparison(name: str) -> Comparison | None:
+    """The registered model's bench record: its tutorial code, or None (benchmarked alone)."""
+    from zoo.registry import get_spec
 
-    def __init__(self, model, dataset, examples_per_step: int):
-        self.model = model
-        self.dataset = dataset
-        self.examples_per_step = examples_per_step
-        self.iterator = None
-
-    def run(self, steps: int) -> int:
-        """Trains about `steps` steps, whole calls of the compiled function; returns how many."""
-        ran = 0
-        if self.iterator is None:  # the first call builds the step as `fit` does
-            self.model.fit(self.dataset.take(1), epochs=1, verbose=0)
-            self.iterator = iter(self.dataset.repeat())
-            ran = 1
-        per_call = self.model.steps_per_execution
-        logs = None
-        for _ in range(math.ceil(max(0, steps - ran) / per_call)):
-            logs = self.model.train_function(self.iterator)
-            ran += per_call
-        if logs is not None:
-            float(logs.get_value()["loss"] if hasattr(logs, "get_value") else logs["loss"])
-        return ran
-
-
-def _imdb_tutorial(data_dir) -> KerasLoop:
-    """The TF2 stacked-LSTMCell tutorial: its model and pipeline, trained by Keras' loop."""
-    from zoo.reference import imdb_lstm as tutorial
-
-    db_train, _ = tutorial.tutorial_datasets(data_dir)
-    model = tutorial.tutorial_model()
-    loop = KerasLoop(model, db_train, tutorial.batchsz)
-    example = next(iter(db_train))[0]
-    loop.predictor = lambda batch: _keras_predictor(model, example, batch)
-    return loop
-
-
-def _mnist_tutorial(cell: str) -> Callable[[Any], Any]:
-    """The TF1 MNIST tutorial for `cell` ("lstm" or "gru"), built from the data directory."""
-
-    def build(data_dir):
-        from zoo.reference import mnist_rnn
-
-        return mnist_rnn.TutorialLoop(cell, data_dir)
-
-    return build
-
-
-def _text8_tutorial(data_dir):
-    """The Udacity assignment's graph and loop, on the training text the zoo's side reads."""
-    from zoo.data import text8
-    from zoo.reference import text8_lstm
-
-    recipe = _zoo_recipe("text8_bigram_lstm")
-    ids = text8.encode_bytes(text8.read_bytes(text8.locate(recipe.corpus, data_dir).path),
-                             recipe.clean_text, recipe.corpus)
-    _, train, _ = text8.split(ids, recipe.valid_chars, recipe.heldout_chars, 1, recipe.corpus)
-    return text8_lstm.AssignmentLoop(text8.decode(train))
-
-
-# The language model is compared at the assignment's 64 units, on a corpus that is here offline.
-COMPARISONS = {
-    "imdb_lstm": Comparison(_imdb_tutorial, window_steps=20),
-    "mnist_lstm": Comparison(_mnist_tutorial("lstm"), window_steps=40),
-    "mnist_gru": Comparison(_mnist_tutorial("gru"), window_steps=40),
-    "text8_bigram_lstm": Comparison(
-        _text8_tutorial, window_steps=200, unit="chars",
-        zoo_settings={"units": 64, "corpus": "austen_text8", "heldout_chars": 300000}),
-}
-
-
-def comparison(name: str) -> Comparison:
-    """The bench's record for `name`; refuses a model it has no tutorial code for."""
-    if name not in COMPARISONS:
-        raise UsageError(f"zoo bench has no tutorial code for {name!r}; it has "
-                         f"{', '.join(COMPARISONS)}")
-    return COMPARISONS[name]
-
-
-def _keras_predictor(model, example, batch: int):
-    """The tutorial model's own forward pass on `batch` examples (it may refuse the size)."""
-    import tensorflow as tf
-
-    inputs = tf.repeat(example[:1], batch, axis=0)
-    predict = tf.function(lambda x: model(x, training=False))
-    predict(inputs)
-    return lambda: predict(inputs)
+    return get_spec(name).comparison
 
 
 def _zoo_recipe(name: str):
     from zoo.config import override
     from zoo.registry import get_spec
 
-    return override(get_spec(name).recipe, comparison(name).zoo_settings)
+    record = comparison(name)
+    return override(get_spec(name).recipe, record.zoo_settings if record else {})
 
 
 def zoo_side(name: str, data_dir):
     """The zoo's model, data pipeline and train step for `name`, as `zoo run` builds them."""
-    from zoo import runner
+    from zoo.bench_loops import KerasLoop
+    from zoo.build import build_and_compile
     from zoo.registry import get_spec
 
     spec = get_spec(name)
     recipe = _zoo_recipe(name)
     data = spec.load_data(recipe, data_dir)
-    model = runner.build_and_compile(spec, recipe, data.train_examples)
+    model = build_and_compile(spec, recipe, data.train_examples)
     per_step = recipe.batch_size * getattr(recipe, "unrollings", 1)
     loop = KerasLoop(model, data.train, per_step)
     loop.predictor = _export_predictor(spec, recipe, model, data_dir)
@@ -176,17 +78,19 @@ def _export_predictor(spec, recipe, model, data_dir):
     one step, as the assignment's predictor takes one character)."""
     import tensorflow as tf
 
-    from zoo import export, runner
+    from zoo import export
+    from zoo.build import build_model
 
     exported = []  # exported on first use: after training, so peak memory leaves it out
 
     def predictor(batch: int):
         if not exported:
-            inference = runner.build_model(spec, recipe)
+            inference = build_model(spec, recipe)
             inference.set_weights(model.get_weights())
             with tempfile.TemporaryDirectory(prefix="zoo-bench-") as folder:
                 export.write_saved_model(inference, spec.serving(inference, recipe, data_dir),
-                                         Path(folder) / "1", card="bench")
+                                         Path(folder) / "1", card="bench",
+                                         record={"model": spec.name, "family": spec.family})
                 exported.append(tf.saved_model.load(str(Path(folder) / "1")))
         signature = exported[0].signatures["serving_default"]
         inputs = {}
@@ -249,13 +153,14 @@ def worker(conn, name: str, side: str, data_dir, window: int, same_threads: bool
 
 def bench_model(name: str, data_dir, windows: int, window: int | None,
                 same_threads: bool = False) -> dict[str, Any]:
-    """Both sides of one model, taking turns; returns their figures and the ratios."""
+    """Both sides of one model, taking turns (the zoo's alone for a model without tutorial
+    code); returns their figures and the ratios."""
     record = comparison(name)
-    window = window or record.window_steps
+    window = window or (record.window_steps if record else DEFAULT_WINDOW)
     context = multiprocessing.get_context("spawn")
     sides, results = {}, {}
     try:
-        for side in ("tutorial", "zoo"):
+        for side in ("tutorial", "zoo") if record else ("zoo",):
             parent, child = context.Pipe()
             process = context.Process(target=worker,
                                       args=(child, name, side, data_dir, window, same_threads),
@@ -284,11 +189,12 @@ def bench_model(name: str, data_dir, windows: int, window: int | None,
     ratios = {}
     for key in ("train_per_s", "first_step_s", "peak_rss_mb", "infer_b1_per_s",
                 "infer_b256_per_s"):
-        theirs, ours = results["tutorial"][key], results["zoo"][key]
+        theirs, ours = results.get("tutorial", {}).get(key), results["zoo"][key]
         if isinstance(theirs, (int, float)) and isinstance(ours, (int, float)) and theirs:
             ratios[key] = round(ours / theirs, 2)
-    return {"unit": record.unit, "window_steps": window,
-            "zoo_settings": dict(record.zoo_settings), **results, "ratio": ratios}
+    return {"unit": record.unit if record else "examples", "window_steps": window,
+            "zoo_settings": dict(record.zoo_settings) if record else {}, **results,
+            "ratio": ratios}
 
 
 def _receive(conn, process, name: str, side: str):
@@ -329,13 +235,12 @@ def bench(names: list[str], data_dir, *, windows: int = 5, window: int | None = 
     `same_threads` gives the tutorial's side the zoo's thread settings too."""
     from zoo.io import write_json
 
-    for name in names:
-        comparison(name)  # refuse a model without a tutorial before any worker starts
     report = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M"),
               "windows": windows, "tutorial_threads": "zoo's" if same_threads else "default",
               "models": {}}
     for name in names:
-        echo(f"bench {name}: tutorial and zoo, {windows} windows each ...")
+        sides = "tutorial and zoo" if comparison(name) else "zoo alone (no tutorial code)"
+        echo(f"bench {name}: {sides}, {windows} windows each ...")
         report["models"][name] = bench_model(name, data_dir, windows, window, same_threads)
     echo(table(report))
     if output is not None:
@@ -354,8 +259,11 @@ def table(report: dict[str, Any]) -> str:
     for name, result in report["models"].items():
         cells = []
         for key, _ in columns:
-            ours, theirs = result["zoo"][key], result["tutorial"][key]
-            ratio = result["ratio"].get(key)
+            ours, ratio = result["zoo"][key], result["ratio"].get(key)
+            if "tutorial" not in result:
+                cells.append(f"{ours} / -")
+                continue
+            theirs = result["tutorial"][key]
             theirs = theirs if isinstance(theirs, (int, float)) else "fails"
             cells.append(f"{ours} / {theirs}" + (f" (**{ratio}x**)" if ratio else ""))
         unit = " (chars)" if result["unit"] == "chars" else ""

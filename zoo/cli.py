@@ -133,8 +133,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from zoo.build import build_model, count_params
     from zoo.registry import REGISTRY
-    from zoo.runner import build_model, count_params
 
     rows = [("name", "task", "dataset", "parameters", "reference result")]
     for spec in REGISTRY.values():
@@ -185,14 +185,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from zoo.models import text8_bigram_lstm
+    from zoo.registry import SPECS
     from zoo.runner import load_run_model
 
     spec, _, model = load_run_model(args.run_dir)
-    if not isinstance(model, text8_bigram_lstm.BigramLanguageModel):
-        raise UsageError(f"{args.run_dir} is a run of {spec.name}, not of a language model; "
-                         "zoo sample needs a run of text8_bigram_lstm")
-    print(text8_bigram_lstm.sample(model, args.prime, args.length, args.temperature, args.seed))
+    if spec.sample is None:
+        generating = ", ".join(s.name for s in SPECS if s.sample is not None)
+        raise UsageError(f"{args.run_dir} is a run of {spec.name}, which does not generate "
+                         f"text; zoo sample needs a run of {generating}")
+    print(spec.sample(model, args.prime, args.length, args.temperature, args.seed))
     return 0
 
 

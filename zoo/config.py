@@ -36,7 +36,6 @@ class Recipe:
             them together with `tf.clip_by_global_norm`.
         max_steps: stop after this many training batches in all, even mid-epoch (0: no
             limit); training ends at `epochs` or `max_steps`, whichever comes first.
-        validation_split: fraction of the training examples held out for validation.
         restore_best: after training, go back to the weights of the epoch with the lowest
             validation loss (as Keras' `restore_best_weights`) before the test evaluation.
         seed: seeds weights, dropout and shuffling, so a run can be repeated.
@@ -53,7 +52,6 @@ class Recipe:
     clip_norm: float | None = None
     clip_mode: str = "norm"
     max_steps: int = 0
-    validation_split: float = 0.1
     restore_best: bool = True
     seed: int = 1
     steps_per_execution: int = 1
@@ -68,14 +66,28 @@ class Recipe:
         require(self, "lr_schedule", self.lr_schedule in LR_SCHEDULES, " or ".join(LR_SCHEDULES))
         require(self, "clip_mode", self.clip_mode in CLIP_MODES, " or ".join(CLIP_MODES))
         require(self, "max_steps", self.max_steps >= 0, "an integer >= 0 (0: no limit)")
-        require(
-            self, "validation_split", 0 < self.validation_split < 1, "a fraction between 0 and 1"
-        )
         require(self, "seed", 0 <= self.seed < 2**32, "an integer from 0 to 2**32 - 1")
         require(self, "steps_per_execution", self.steps_per_execution >= 1, "an integer >= 1")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class HeldOutRecipe(Recipe):
+    """Settings of a model trained on a set of examples, validated on some held out of them.
+
+    Attributes, beyond `Recipe`'s:
+        validation_split: fraction of the training examples held out for validation.
+    """
+
+    validation_split: float = 0.1
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(
+            self, "validation_split", 0 < self.validation_split < 1, "a fraction between 0 and 1"
+        )
 
 
 def require(recipe: Recipe, name: str, ok: bool, accepted: str) -> None:

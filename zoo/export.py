@@ -1,6 +1,7 @@
 """The one exporter: a trained run -> a TensorFlow SavedModel in TensorFlow Serving's layout.
 
-    saved_models/<model>/<version>/   saved_model.pb, variables/, MODEL_CARD.md
+    saved_models/<model>/<version>/   saved_model.pb, variables/, MODEL_CARD.md,
+                                      assets.extra/zoo.json (its model and family)
 
 The version is the next free integer. The SavedModel is written into a temporary folder beside
 its destination and renamed into place, so a server never sees a half-written version. Its
@@ -19,12 +20,15 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from zoo.build import build_model
 from zoo.data.files import resolve_data_dir
 from zoo.errors import UsageError, ZooError
-from zoo.runner import build_model, load_run_model
+from zoo.runner import load_run_model
 
 SAVED_MODELS = Path("saved_models")
 CARD = "MODEL_CARD.md"
+# TensorFlow Serving's folder for files beside a SavedModel that TensorFlow does not load
+RECORD = Path("assets.extra") / "zoo.json"
 
 
 def versions(root: Path) -> list[int]:
@@ -54,12 +58,16 @@ def export_run(run_dir: str | Path, *, to: str | Path | None = None,
     inference.set_weights(model.get_weights())
     serving = spec.serving(inference, recipe, resolve_data_dir(data_dir))
     card = model_card(spec, recipe, run_dir)
-    write_saved_model(inference, serving, destination, card)
+    write_saved_model(inference, serving, destination, card,
+                      {"model": spec.name, "family": spec.family})
     return destination
 
 
-def write_saved_model(model: keras.Model, serving, destination: Path, card: str) -> None:
-    """Writes the SavedModel and its card into a temporary folder, then renames it into place."""
+def write_saved_model(model: keras.Model, serving, destination: Path, card: str,
+                      record: dict[str, str]) -> None:
+    """Writes the SavedModel, its card and its record (`assets.extra/zoo.json`: which model
+    and family it is, read by `zoo predict`) into a temporary folder, then renames it into
+    place."""
     staging = None
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -73,6 +81,8 @@ def write_saved_model(model: keras.Model, serving, destination: Path, card: str)
             setattr(module, name, function)  # also callable as loaded.<name>(...)
         tf.saved_model.save(module, str(staging / "model"), signatures=serving.signatures)
         (staging / "model" / CARD).write_text(card)
+        (staging / "model" / RECORD).parent.mkdir()
+        (staging / "model" / RECORD).write_text(json.dumps(record, indent=2) + "\n")
         os.rename(staging / "model", destination)
     except (OSError, tf.errors.OpError) as error:
         reason = " ".join(str(error).split())[:300]

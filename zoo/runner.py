@@ -8,231 +8,69 @@ everything a run produced in one run directory.
     curves.png      the same, as training curves
     model.keras     the trained model (keras.saving.load_model, after import zoo.registry)
     metrics.json    test metrics, timings, parameter count, data checksums
+
+Its parts live beside it: `zoo.build` (model, optimizer, weights), `zoo.callbacks` (timing,
+step limit, checkpoints), `zoo.rundir` (where runs go and what they were made with).
 """
 
 from __future__ import annotations
 
-import json
-import math
-import shutil
-import statistics
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from zoo import config as config_lib
 from zoo import plots
+from zoo.build import build_and_compile, count_params, load_weights
+from zoo.callbacks import (
+    EpochCheckpoint,
+    EpochRecord,
+    EpochRecorder,
+    StepLimit,
+    read_checkpoint_index,
+)
 from zoo.data.files import resolve_data_dir
 from zoo.errors import UsageError, ZooError
 from zoo.io import atomic_write, write_json
-from zoo.registry import ModelSpec, get_spec
-
-CHECKPOINT_INDEX = "checkpoint.json"
-
-
-def build_model(spec: ModelSpec, recipe: config_lib.Recipe) -> keras.Model:
-    """The spec's model, built (weights created) by calling it on an example batch."""
-    model = spec.build_model(recipe)
-    inputs, _ = spec.example_batch(recipe, 2, np.random.default_rng(0))
-    model(inputs)
-    return model
-
-
-def total_steps(recipe: config_lib.Recipe, train_examples: int) -> int:
-    """Training steps the run will take: its epochs, cut short by `max_steps` if set."""
-    steps = recipe.epochs * math.ceil(train_examples / recipe.batch_size)
-    return min(steps, recipe.max_steps) if recipe.max_steps else steps
-
-
-def compile_model(spec: ModelSpec, recipe: config_lib.Recipe, model: keras.Model,
-                  train_examples: int = 0) -> keras.Model:
-    """Compiles with Adam, the spec's loss and metrics, and the recipe's clipping.
-    `train_examples` (one epoch's) sets the length of a learning-rate schedule and keeps each
-    call of several training steps (`steps_per_execution`) inside one epoch and short of
-    `max_steps`, so a run stops where one step per call would have stopped."""
-    steps = total_steps(recipe, train_examples) if train_examples else 1
-    learning_rate = recipe.learning_rate
-    if recipe.lr_schedule == "cosine":
-        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, max(1, steps))
-    epoch_steps = math.ceil(train_examples / recipe.batch_size)
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss=spec.loss(),
-        metrics=spec.metrics(),
-        clip_norm=recipe.clip_norm,
-        clip_mode=recipe.clip_mode,
-        steps_per_execution=math.gcd(recipe.steps_per_execution, recipe.max_steps, epoch_steps),
-    )
-    return model
-
-
-def build_and_compile(spec: ModelSpec, recipe: config_lib.Recipe,
-                      train_examples: int = 0) -> keras.Model:
-    """Builds and compiles inside the current `tf.distribute` strategy's scope (the default
-    strategy unless the caller entered another), so multi-device training is a setting."""
-    with tf.distribute.get_strategy().scope():
-        return compile_model(spec, recipe, build_model(spec, recipe), train_examples)
+from zoo.registry import get_spec
+from zoo.rundir import default_run_dir, latest_run_dir, read_run_config
+from zoo.spec import ModelSpec
 
 
 @dataclass
-class EpochRecord:
-    """What the run has learnt so far; saved with each checkpoint so --resume continues it."""
+class RunStart:
+    """Where a run goes and what it starts from: a new run, or the checkpoint it resumes."""
 
-    history: dict[str, list[float]] = field(default_factory=dict)
-    epoch_seconds: list[float] = field(default_factory=list)
-    train_seconds: list[float] = field(default_factory=list)
-    train_examples: list[int] = field(default_factory=list)
-
-    @property
-    def epochs(self) -> int:
-        return len(self.epoch_seconds)
-
-    def examples_per_second(self) -> float | None:
-        """Training examples per second (validation excluded), median over the epochs after
-        the first, whose time includes tracing; the first epoch's when it is the only one."""
-        rates = [n / s for n, s in zip(self.train_examples, self.train_seconds) if s > 0]
-        if not rates:
-            return None
-        return statistics.median(rates[1:] or rates)
+    run_dir: Path
+    recipe: config_lib.Recipe
+    created: str
+    checkpoint: dict[str, Any] | None
 
 
-class EpochRecorder(keras.callbacks.Callback):
-    """Times each epoch's training (up to validation) and keeps the per-epoch logs."""
-
-    def __init__(self, record: EpochRecord, batch_size: int, examples_per_epoch: int):
-        super().__init__()
-        self.record = record
-        self.batch_size = batch_size
-        self.examples_per_epoch = examples_per_epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-        self._train_end = None
-        self._batches = 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self._batches = batch + 1  # the last step's index: one call may run several steps
-
-    def on_test_begin(self, logs=None):
-        if self._train_end is None:
-            self._train_end = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        end = time.perf_counter()
-        train_end = self._train_end or end
-        self.record.epoch_seconds.append(round(end - self._start, 3))
-        self.record.train_seconds.append(round(train_end - self._start, 3))
-        self.record.train_examples.append(
-            min(self._batches * self.batch_size, self.examples_per_epoch)
+def start(spec: ModelSpec, overrides: dict[str, Any], output: str | Path | None,
+          resume: bool) -> RunStart:
+    """The run directory and recipe of a new run, or of the run `--resume` continues; writes
+    nothing."""
+    if resume:
+        run_dir = Path(output) if output else latest_run_dir(spec.name)
+        saved_spec, saved_recipe, created = read_run_config(run_dir)
+        if saved_spec.name != spec.name:
+            raise UsageError(f"{run_dir} is a run of {saved_spec.name!r}, not of {spec.name!r}")
+        return RunStart(run_dir, config_lib.override(saved_recipe, overrides), created,
+                        read_checkpoint_index(run_dir / "checkpoints"))
+    run_dir = Path(output) if output else default_run_dir(spec.name)
+    if (run_dir / "config.json").exists():
+        raise UsageError(
+            f"{run_dir} already holds a run; pass --resume to continue it, or another --output"
         )
-        for key, value in (logs or {}).items():
-            self.record.history.setdefault(key, []).append(float(value))
-
-
-class StepLimit(keras.callbacks.Callback):
-    """Stops training after `max_steps` optimizer steps in all (resumed steps included)."""
-
-    def __init__(self, max_steps: int):
-        super().__init__()
-        self.max_steps = max_steps
-
-    def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.optimizer.iterations.numpy()) >= self.max_steps:
-            self.model.stop_training = True
-
-
-class EpochCheckpoint(keras.callbacks.Callback):
-    """After each epoch: weights and optimizer state, the best epoch's weights (lowest
-    validation loss), then an index naming them. Each file is written atomically and the
-    index last, so an interrupted save leaves the index pointing at complete files.
-    """
-
-    MONITOR = "val_loss"
-
-    def __init__(self, directory: Path, record: EpochRecord, best: dict[str, Any] | None = None):
-        super().__init__()
-        self.directory = directory
-        self.record = record
-        self.best = best  # {"epoch": int, "val_loss": float, "weights": file name}
-
-    def on_epoch_end(self, epoch, logs=None):
-        name = f"epoch-{epoch + 1:04d}.weights.h5"
-        atomic_write(self.directory / name, self.model.save_weights)
-        value = (logs or {}).get(self.MONITOR)
-        if (value is not None and math.isfinite(value)
-                and (self.best is None or value < self.best[self.MONITOR])):
-            best_name = f"best-epoch-{epoch + 1:04d}.weights.h5"
-            # the weights just saved, not a second serialization of them
-            atomic_write(self.directory / best_name,
-                         lambda tmp: shutil.copyfile(self.directory / name, tmp))
-            self.best = {"epoch": epoch + 1, self.MONITOR: float(value), "weights": best_name}
-        previous = read_checkpoint_index(self.directory)
-        write_json(
-            self.directory / CHECKPOINT_INDEX,
-            {"weights": name, "epoch": epoch + 1, "best": self.best,
-             "record": self.record.__dict__},
-        )
-        # Files the new index no longer names go only after it is written.
-        if previous:
-            kept = {name, self.best and self.best["weights"]}
-            stale = {previous["weights"], previous["best"] and previous["best"]["weights"]}
-            for old in stale - kept - {None}:
-                (self.directory / old).unlink(missing_ok=True)
-
-
-def read_checkpoint_index(directory: Path) -> dict[str, Any] | None:
-    index = directory / CHECKPOINT_INDEX
-    if not index.is_file():
-        return None
-    try:
-        saved = json.loads(index.read_text())
-        if not {"weights", "epoch", "best", "record"} <= set(saved):
-            raise ValueError("it lacks weights, epoch, best or record")
-    except (ValueError, TypeError) as error:
-        raise ZooError(f"{index} is not a checkpoint index ({error}); it is unusable") from None
-    return saved
-
-
-def default_run_dir(name: str) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / name / stamp
-
-
-def latest_run_dir(name: str) -> Path:
-    """The run of `name` under runs/ that was started last."""
-    configs = list((Path("runs") / name).glob("*/config.json"))
-    if not configs:
-        raise UsageError(f"--resume found no run of {name!r} under runs/{name}/; pass --output DIR")
-
-    def created(path: Path) -> str:
-        try:
-            return str(json.loads(path.read_text()).get("created") or "")
-        except (ValueError, AttributeError):
-            return ""
-
-    return max(configs, key=created).parent
-
-
-def read_run_config(run_dir: Path) -> tuple[ModelSpec, config_lib.Recipe, str | None]:
-    """The spec and recipe a run directory was made with, and when it was created."""
-    path = Path(run_dir) / "config.json"
-    if not path.is_file():
-        raise UsageError(f"{str(run_dir)!r} is not a run directory (it has no config.json)")
-    try:
-        saved = json.loads(path.read_text())
-        spec = get_spec(saved["model"])
-        if not isinstance(saved["config"], dict):
-            raise TypeError("config is not a mapping")
-        recipe = config_lib.override(spec.recipe, saved["config"])
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise ZooError(f"{path} is not a zoo run config ({error!r})") from None
-    return spec, recipe, saved.get("created")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UsageError(f"--output {str(run_dir)!r} is a file, not a directory")
+    created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return RunStart(run_dir, config_lib.override(spec.recipe, overrides), created, None)
 
 
 def run(
@@ -247,35 +85,15 @@ def run(
     """Trains `name` with its recipe plus `overrides`, evaluates on the test set once, and
     writes the run directory. Returns the contents of `metrics.json`."""
     spec = get_spec(name)
-    overrides = dict(overrides or {})
-    if resume:
-        run_dir = Path(output) if output else latest_run_dir(name)
-        saved_spec, saved_recipe, created = read_run_config(run_dir)
-        if saved_spec.name != name:
-            raise UsageError(f"{run_dir} is a run of {saved_spec.name!r}, not of {name!r}")
-        recipe = config_lib.override(saved_recipe, overrides)
-        checkpoint = read_checkpoint_index(run_dir / "checkpoints")
-    else:
-        run_dir = Path(output) if output else default_run_dir(name)
-        if (run_dir / "config.json").exists():
-            raise UsageError(
-                f"{run_dir} already holds a run; pass --resume to continue it, or another --output"
-            )
-        recipe = config_lib.override(spec.recipe, overrides)
-        checkpoint = None
-        created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-    if run_dir.exists() and not run_dir.is_dir():
-        raise UsageError(f"--output {str(run_dir)!r} is a file, not a directory")
+    begun = start(spec, dict(overrides or {}), output, resume)
+    run_dir, recipe, checkpoint = begun.run_dir, begun.recipe, begun.checkpoint
     keras.utils.set_random_seed(recipe.seed)
     data = spec.load_data(recipe, resolve_data_dir(data_dir))
     model = build_and_compile(spec, recipe, data.train_examples)
-
-    record = EpochRecord()
-    initial_epoch = 0
+    record, initial_epoch = EpochRecord(), 0
     if checkpoint:
         load_weights(model, run_dir / "checkpoints" / checkpoint["weights"])
-        record = EpochRecord(**checkpoint["record"])
-        initial_epoch = checkpoint["epoch"]
+        record, initial_epoch = EpochRecord(**checkpoint["record"]), checkpoint["epoch"]
     # Only now is it a run: a bad setting, missing data or a checkpoint that does not fit the
     # settings leaves the run directory as it was.
     try:
@@ -283,14 +101,11 @@ def run(
     except OSError as error:
         raise UsageError(f"cannot create run directory {str(run_dir)!r}: {error}") from None
     write_json(run_dir / "config.json",
-               {"model": name, "created": created, "config": recipe.to_dict()})
-    saver = EpochCheckpoint(run_dir / "checkpoints", record, checkpoint and checkpoint["best"])
+               {"model": name, "created": begun.created, "config": recipe.to_dict()})
 
-    callbacks: list[keras.callbacks.Callback] = [
-        EpochRecorder(record, recipe.batch_size, data.train_examples),
-        saver,
-        keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")),
-    ]
+    saver = EpochCheckpoint(run_dir / "checkpoints", record, checkpoint and checkpoint["best"])
+    callbacks = [EpochRecorder(record, recipe.batch_size, data.train_examples), saver,
+                 keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"))]
     started = datetime.now(timezone.utc)
     if initial_epoch < recipe.epochs and not _step_limit_reached(model, recipe):
         fit(model, data, recipe, callbacks, initial_epoch=initial_epoch, verbose=verbose)
@@ -382,20 +197,6 @@ def evaluate_test(spec: ModelSpec, model: keras.Model, data, run_dir: Path,
     if spec.report is not None:
         test.update(spec.report(model, data, run_dir))
     return test
-
-
-def load_weights(model: keras.Model, path: Path) -> None:
-    """Loads weights and optimizer state saved by this runner into a compiled model."""
-    model.optimizer.build(model.trainable_variables)
-    try:
-        model.load_weights(path)
-    except Exception as error:
-        reason = " ".join(str(error).split())[:300]
-        raise ZooError(f"cannot load weights from {path}: {reason}") from None
-
-
-def count_params(model: keras.Model) -> int:
-    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
 
 
 def _step_limit_reached(model: keras.Model, recipe: config_lib.Recipe) -> bool:

@@ -1,4 +1,9 @@
-"""The training step every zoo model shares: Keras' own, with gradient clipping added."""
+"""Gradient clipping for every zoo model, on Keras' own training step, and thread settings.
+
+Keras' `fit` runs its own `train_step` unchanged; the clipping sits in the optimizer, whose
+public `apply` receives the gradients between the tape and the update. The settings travel
+with the optimizer's config, so a reloaded `.keras` model trains exactly as the saved one did.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,6 @@ import os
 
 import keras
 import tensorflow as tf
-from keras.src.losses.loss import unscale_loss_for_distribution
 
 from zoo.config import CLIP_MODES
 from zoo.errors import UsageError
@@ -35,60 +39,35 @@ def clip_gradients(gradients: list, clip_norm: float | None, mode: str = "norm")
     return clipped
 
 
-class ZooModel(keras.Model):
-    """Base class of every zoo model: `compile` takes the clipping settings, `train_step` uses them.
+@keras.saving.register_keras_serializable(package="zoo")
+class ClippedAdam(keras.optimizers.Adam):
+    """Adam that clips the gradients it is given before its update.
 
-    Args of `compile`, beyond Keras' own:
+    Keras' own `clipnorm` clips with its own arithmetic and leaves an embedding's sparse
+    gradient sparse; this clips exactly with `tf.clip_by_norm` (or `tf.clip_by_global_norm`)
+    on the densified gradients, as the tutorials do.
+
+    Args:
+        learning_rate: a number or a `keras.optimizers.schedules` schedule.
         clip_norm: clip gradients to this norm; `None` leaves them alone.
         clip_mode: "norm" (`tf.clip_by_norm` on each gradient) or "global"
             (`tf.clip_by_global_norm` over all of them).
+        **kwargs: the rest of `keras.optimizers.Adam`'s arguments.
     """
 
-    clip_norm: float | None = None
-    clip_mode: str = "norm"
-
-    def compile(self, *args, clip_norm: float | None = None, clip_mode: str = "norm", **kwargs):
+    def __init__(self, learning_rate=0.001, clip_norm: float | None = None,
+                 clip_mode: str = "norm", **kwargs):
         check_clip_mode(clip_mode)
+        super().__init__(learning_rate=learning_rate, **kwargs)
         self.clip_norm = clip_norm
         self.clip_mode = clip_mode
-        super().compile(*args, **kwargs)
 
-    # The clipping settings travel with the compile config, so a reloaded `.keras` model
-    # trains exactly as the saved one did.
-    def get_compile_config(self):
-        config = super().get_compile_config()
-        if self.compiled:
-            config = {**config, "clip_norm": self.clip_norm, "clip_mode": self.clip_mode}
-        return config
+    def apply(self, grads, trainable_variables=None):
+        return super().apply(clip_gradients(grads, self.clip_norm, self.clip_mode),
+                             trainable_variables)
 
-    def compile_from_config(self, config):
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
-
-    def training_forward(self, x):
-        """The forward pass of a training step; a model that carries state from batch to
-        batch (a language model reading a stream) overrides it."""
-        return self(x, training=True)
-
-    def train_step(self, data):
-        # Keras' TensorFlow train_step (keras/src/backend/tensorflow/trainer.py), with the
-        # gradients clipped between the tape and the optimizer.
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        with tf.GradientTape() as tape:
-            y_pred = self.training_forward(x)
-            loss = self._compute_loss(
-                x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
-            )
-            self._loss_tracker.update_state(
-                unscale_loss_for_distribution(loss),
-                sample_weight=tf.shape(tf.nest.flatten(x)[0])[0],
-            )
-            loss = self.optimizer.scale_loss(loss)
-        gradients = tape.gradient(loss, self.trainable_weights)
-        gradients = clip_gradients(gradients, self.clip_norm, self.clip_mode)
-        self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
-        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+    def get_config(self):
+        return {**super().get_config(), "clip_norm": self.clip_norm, "clip_mode": self.clip_mode}
 
 
 def configure_threads() -> None:

@@ -26,11 +26,13 @@ import keras_tuner as kt
 
 from zoo import config as config_lib
 from zoo import plots
+from zoo.build import build_and_compile
 from zoo.data.files import resolve_data_dir
 from zoo.errors import UsageError, ZooError
 from zoo.io import write_json
-from zoo.registry import ModelSpec, get_spec
-from zoo.runner import build_and_compile, fit
+from zoo.registry import get_spec
+from zoo.runner import fit
+from zoo.spec import ModelSpec
 
 TUNERS = {"random": kt.RandomSearch, "bayesian": kt.BayesianOptimization,
           "hyperband": kt.Hyperband}

@@ -9,11 +9,13 @@ above `num_words` replaced by the OOV id; then `pad_sequences` to `maxlen`.
 from __future__ import annotations
 
 import json
+import pickle
 import re
+import zipfile
 
 import numpy as np
 
-from zoo.config import Recipe
+from zoo.config import HeldOutRecipe
 from zoo.data.files import DataFile, download, find_local
 from zoo.data.pipeline import Datasets, array_datasets
 from zoo.errors import DataError
@@ -78,13 +80,12 @@ def tokenize(texts, ranks, num_words: int, maxlen: int):
 def read_raw(path) -> dict[str, np.ndarray]:
     """Reads keras' `imdb.npz`; call only on a file that passed its checksum.
 
-    Its ragged reviews are pickled object arrays. Keras' own reader unpickles nothing but
-    numpy arrays, so even a file that was never checked cannot run code.
+    Its ragged reviews are pickled object arrays; they are unpickled with nothing but numpy's
+    array reconstruction allowed (`ArrayUnpickler`), so even a file that was never checked
+    cannot run code.
     """
-    from keras.src.datasets import npz_utils
-
     try:
-        arrays = npz_utils.load_npz(path)
+        arrays = read_npz(path)
     except Exception as error:
         raise DataError(f"{path} is not a readable IMDB .npz file ({error})") from None
     missing = {"x_train", "y_train", "x_test", "y_test"} - set(arrays)
@@ -100,6 +101,41 @@ def read_raw(path) -> dict[str, np.ndarray]:
                 f"{path}: x_{split} {x.shape} and y_{split} {y.shape} are not n reviews with "
                 "n labels"
             )
+    return arrays
+
+
+class ArrayUnpickler(pickle.Unpickler):
+    """Unpickles numpy arrays (object arrays of lists included) and refuses everything else,
+    such as a `__reduce__` that calls `os.system`."""
+
+    ALLOWED = {("numpy", "ndarray"), ("numpy", "dtype"),
+               ("numpy.core.multiarray", "_reconstruct"),
+               ("numpy._core.multiarray", "_reconstruct")}
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to unpickle {module}.{name}")
+        return super().find_class(module, name)
+
+
+def read_npz(path) -> dict[str, np.ndarray]:
+    """The arrays of an .npz file: numeric ones read with pickling off, object arrays through
+    `ArrayUnpickler` (numpy's own `allow_pickle=True` would run any pickle)."""
+    arrays = {}
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.namelist():
+            with archive.open(member) as stream:
+                version = np.lib.format.read_magic(stream)
+                header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                          else np.lib.format.read_array_header_2_0)
+                shape, fortran_order, dtype = header(stream)
+                if dtype.hasobject:
+                    array = ArrayUnpickler(stream).load()
+                else:
+                    count = int(np.prod(shape))
+                    array = np.frombuffer(stream.read(count * dtype.itemsize), dtype, count)
+                    array = array.reshape(shape, order="F" if fortran_order else "C")
+            arrays[member.removesuffix(".npy")] = array
     return arrays
 
 
@@ -130,7 +166,7 @@ def _encode(review, num_words: int) -> np.ndarray:
     return ids
 
 
-def load(recipe: Recipe, data_dir) -> Datasets:
+def load(recipe: HeldOutRecipe, data_dir) -> Datasets:
     """Training, validation and test pipelines for a recipe with `vocab_size`, `sequence_length`."""
     found = locate(data_dir)
     (x_train, y_train), (x_test, y_test) = process(

@@ -12,7 +12,7 @@ import zipfile
 import numpy as np
 import tensorflow as tf
 
-from zoo.config import Recipe
+from zoo.config import HeldOutRecipe
 from zoo.data.files import DataFile, download, find_local
 from zoo.data.pipeline import Datasets, array_datasets
 from zoo.errors import DataError
@@ -61,7 +61,7 @@ def random_shift(pixels: int):
     return shift
 
 
-def load(recipe: Recipe, data_dir) -> Datasets:
+def load(recipe: HeldOutRecipe, data_dir) -> Datasets:
     """Pipelines for a recipe; one with `shift_pixels` > 0 randomly shifts training images."""
     found = locate(data_dir)
     arrays = read(found.path)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from zoo.config import Recipe
+from zoo.config import HeldOutRecipe
 from zoo.errors import UsageError
 
 
@@ -45,7 +45,7 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float):
 
 
 def array_datasets(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
-                   y_test: np.ndarray, recipe: Recipe, info: dict[str, Any],
+                   y_test: np.ndarray, recipe: HeldOutRecipe, info: dict[str, Any],
                    augment: Callable[[tf.Tensor, tf.Tensor], tf.Tensor] | None = None
                    ) -> Datasets:
     """Cached, shuffled, batched and prefetched pipelines over training, validation and test.

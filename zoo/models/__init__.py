@@ -1,1 +1,1 @@
-"""One file per model; `zoo.registry` says which recipe, data and loss each one trains with."""
+"""Model families, one folder each: model, recipe, serving, spec (see `zoo.registry`)."""

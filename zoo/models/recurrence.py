@@ -62,8 +62,17 @@ def scan_in_chunks(step: Callable[[Any, tuple], tuple], inputs, state: tuple,
 
 
 def lstm_gates(cell, z, c):
-    """A Keras `LSTMCell`'s fused-gate arithmetic (gates in its order i, f, g, o) from the
-    pre-activations `z` and the carry `c`; returns (h, c)."""
+    """An LSTM step from the gates' pre-activations `z` (Keras' order i, f, g, o) and the carry
+    `c`, with the `activation` (tanh) and `recurrent_activation` (sigmoid) of `cell` (a Keras
+    `LSTMCell`, or any object with both); returns (h, c):
+
+        i = sigmoid(z_i)          input gate
+        f = sigmoid(z_f)          forget gate
+        g = tanh(z_g)             candidate cell state
+        o = sigmoid(z_o)          output gate
+        c' = f * c + i * g        new cell state
+        h' = o * tanh(c')         new output and hidden state
+    """
     i, f, g, o = ops.split(z, 4, axis=-1)
     c = cell.recurrent_activation(f) * c + cell.recurrent_activation(i) * cell.activation(g)
     return cell.recurrent_activation(o) * cell.activation(c), c

@@ -72,3 +72,15 @@ def train_tutorial(data_dir, epochs: int = 4, callbacks=(), verbose="auto"):
     model.fit(db_train, epochs=epochs, validation_data=db_test, callbacks=list(callbacks),
               verbose=verbose)
     return model, model.evaluate(db_test, return_dict=True, verbose=verbose)
+
+
+def bench_loop(data_dir):
+    """The tutorial's model and pipeline, trained by Keras' loop, for `zoo bench`."""
+    from zoo.bench_loops import KerasLoop, keras_predictor
+
+    db_train, _ = tutorial_datasets(data_dir)
+    model = tutorial_model()
+    loop = KerasLoop(model, db_train, batchsz)
+    example = next(iter(db_train))[0]
+    loop.predictor = lambda batch: keras_predictor(model, example, batch)
+    return loop

@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import keras
 from keras import ops
 
-from zoo.config import Recipe, require
 from zoo.models.recurrence import lstm_gates, scan_in_chunks
-from zoo.training import ZooModel
-
-
-@dataclasses.dataclass(frozen=True)
-class ImdbLstmRecipe(Recipe):
-    """The tutorial's recipe: 10,000 words, 80 ids per review, batch 128, Adam 1e-3, 4 epochs."""
-
-    vocab_size: int = 10000
-    sequence_length: int = 80
-    embedding_dim: int = 100
-    units: int = 64
-    dropout: float = 0.2
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        require(self, "vocab_size", self.vocab_size >= 4, "an integer >= 4 (ids 0-2 are reserved)")
-        require(self, "sequence_length", self.sequence_length >= 1, "an integer >= 1")
-        require(self, "embedding_dim", self.embedding_dim >= 1, "an integer >= 1")
-        require(self, "units", self.units >= 1, "an integer >= 1")
-        require(self, "dropout", 0 <= self.dropout < 1, "a fraction in [0, 1)")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class StackedLSTMClassifier(ZooModel):
+class StackedLSTMClassifier(keras.Model):
     """Embedding, then two `keras.layers.LSTMCell`s stepped together over time, then a sigmoid.
 
     Input dropout is applied in the first cell only, with a fresh mask for every batch and
@@ -47,13 +24,14 @@ class StackedLSTMClassifier(ZooModel):
         dropout: fraction of the first cell's inputs dropped in training.
 
     Example:
-    >>> model = StackedLSTMClassifier(vocab_size=100, sequence_length=5, units=4)
+    >>> model = StackedLSTMClassifier(vocab_size=100, sequence_length=5, embedding_dim=8,
+    ...                               units=4, dropout=0.2)
     >>> model(np.ones((2, 5), "int32")).shape
     (2, 1)
     """
 
-    def __init__(self, vocab_size: int = 10000, sequence_length: int = 80,
-                 embedding_dim: int = 100, units: int = 64, dropout: float = 0.2, **kwargs):
+    def __init__(self, vocab_size: int, sequence_length: int, embedding_dim: int, units: int,
+                 dropout: float, **kwargs):
         super().__init__(**kwargs)
         # === Layers ===
         self.embedding = keras.layers.Embedding(vocab_size, embedding_dim)
@@ -135,7 +113,8 @@ def stacked_lstm(cell_1, cell_2, inputs, max_chunk: int = 2):
     return state[0]
 
 
-def build(recipe: ImdbLstmRecipe) -> StackedLSTMClassifier:
+def build(recipe) -> StackedLSTMClassifier:
+    """The model of an `ImdbLstmRecipe`."""
     return StackedLSTMClassifier(
         vocab_size=recipe.vocab_size,
         sequence_length=recipe.sequence_length,

@@ -1,4 +1,4 @@
-"""Task reports: extra test figures and pictures that the runner adds to a run."""
+"""The MNIST report: extra test figures and pictures that the runner adds to a run."""
 
 from __future__ import annotations
 

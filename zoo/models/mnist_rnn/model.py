@@ -2,47 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import keras
 import tensorflow as tf
 from keras import ops
 
-from zoo.config import Recipe, require
 from zoo.models.recurrence import lstm_gates, scan_in_chunks
-from zoo.training import ZooModel
 
-CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+LAYERS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 ROWS = COLUMNS = 28
 MAX_CHUNK = 4  # rows unrolled per loop iteration
 
 
-@dataclasses.dataclass(frozen=True)
-class MnistRnnRecipe(Recipe):
-    """Tutorial structure (128 units, batch 128, Adam), trained to convergence: 20 epochs, Adam
-    3e-3 with cosine decay, training images shifted by up to 2 pixels.
-
-    `--set max_steps=782` is the tutorial's whole budget: 100,000 examples in batches of 128
-    (the cosine schedule then decays over those 782 steps).
-    """
-
-    epochs: int = 20
-    learning_rate: float = 3e-3
-    lr_schedule: str = "cosine"
-    cell: str = "lstm"
-    units: int = 128
-    input_projection: bool = True
-    shift_pixels: int = 2
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        require(self, "shift_pixels", 0 <= self.shift_pixels <= 4, "an integer from 0 to 4")
-        require(self, "cell", self.cell in CELLS, " or ".join(CELLS))
-        require(self, "units", self.units >= 1, "an integer >= 1")
-
-
 @keras.saving.register_keras_serializable(package="zoo")
-class RowSequenceClassifier(ZooModel):
+class RowSequenceClassifier(keras.Model):
     """An image as a sequence of rows: [Dense projection] -> LSTM or GRU -> Dense logits.
 
     The tutorials' structure: the LSTM version projects each 28-pixel row to `units` first
@@ -66,14 +38,14 @@ class RowSequenceClassifier(ZooModel):
     (2, 10)
     """
 
-    def __init__(self, cell: str = "lstm", units: int = 128, input_projection: bool = True,
-                 num_classes: int = 10, **kwargs):
+    def __init__(self, cell: str, units: int, input_projection: bool, num_classes: int = 10,
+                 **kwargs):
         super().__init__(**kwargs)
-        if cell not in CELLS:
-            raise ValueError(f"cell={cell!r} is not one of {', '.join(CELLS)}")
+        if cell not in LAYERS:
+            raise ValueError(f"cell={cell!r} is not one of {', '.join(LAYERS)}")
         # === Layers ===
         self.projection = keras.layers.Dense(units) if input_projection else None
-        self.rnn = CELLS[cell](units)
+        self.rnn = LAYERS[cell](units)
         self.classifier = keras.layers.Dense(num_classes)
         # === Config ===
         self.cell = cell
@@ -95,8 +67,16 @@ class RowSequenceClassifier(ZooModel):
                 f"expected images of shape (batch, {ROWS}, {COLUMNS}), got {tuple(images.shape)}"
             )
         if tf.config.list_logical_devices("GPU"):  # the layer itself: cuDNN's kernel
-            rows = self.projection(images) if self.projection is not None else images
-            return self.classifier(self.rnn(rows, training=training))
+            return self.logits_by_layer(images, training=training)
+        return self.logits_by_loop(images)
+
+    def logits_by_layer(self, images, training=None):
+        """The logits from calling the Keras layer (cuDNN's kernel on a GPU)."""
+        rows = self.projection(images) if self.projection is not None else images
+        return self.classifier(self.rnn(rows, training=training))
+
+    def logits_by_loop(self, images):
+        """The same logits from the layer's weights in the zoo's loop (faster on a CPU)."""
         rows = ops.transpose(images, (1, 0, 2))  # time-major: (28, batch, 28)
         cell = self.rnn.cell
         if self.cell == "lstm":
@@ -153,6 +133,7 @@ def gru_last_output(cell: keras.layers.GRUCell, rows, project):
     return scan_in_chunks(step, rows, (zeros,), MAX_CHUNK, project, keep_outputs=False)[1][0]
 
 
-def build(recipe: MnistRnnRecipe) -> RowSequenceClassifier:
+def build(recipe) -> RowSequenceClassifier:
+    """The model of a `MnistRnnRecipe`."""
     return RowSequenceClassifier(cell=recipe.cell, units=recipe.units,
                                  input_projection=recipe.input_projection)

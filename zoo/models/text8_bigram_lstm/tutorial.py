@@ -133,3 +133,12 @@ class AssignmentLoop:
             return tf.nn.softmax(tf.matmul(output, self.w) + self.b)
 
         return lambda: sample_prediction(sample_input)
+
+
+def bench_loop(data_dir, recipe):
+    """The assignment's graph and loop on the training text the zoo's side reads (`recipe`:
+    the zoo's recipe for the comparison), for `zoo bench`."""
+    ids = text8.encode_bytes(text8.read_bytes(text8.locate(recipe.corpus, data_dir).path),
+                             recipe.clean_text, recipe.corpus)
+    _, train, _ = text8.split(ids, recipe.valid_chars, recipe.heldout_chars, 1, recipe.corpus)
+    return AssignmentLoop(text8.decode(train))

@@ -1,0 +1,48 @@
+"""Training loops that `zoo bench` times: Keras' compiled step on a persistent iterator, used
+for the zoo's side of every model and for a tutorial written as a `keras.Model`."""
+
+from __future__ import annotations
+
+import math
+
+
+class KerasLoop:
+    """`model.fit`'s inner loop without its callbacks: the compiled train function called on
+    one persistent iterator over the (repeated) training pipeline.
+
+    `predictor(batch) -> callable` (set by whoever builds the loop) gives a forward pass on
+    `batch` examples, for the inference figures."""
+
+    def __init__(self, model, dataset, examples_per_step: int):
+        self.model = model
+        self.dataset = dataset
+        self.examples_per_step = examples_per_step
+        self.iterator = None
+        self.predictor = None
+
+    def run(self, steps: int) -> int:
+        """Trains about `steps` steps, whole calls of the compiled function; returns how many."""
+        ran = 0
+        if self.iterator is None:  # the first call builds the step as `fit` does
+            self.model.fit(self.dataset.take(1), epochs=1, verbose=0)
+            self.iterator = iter(self.dataset.repeat())
+            ran = 1
+        per_call = self.model.steps_per_execution
+        logs = None
+        for _ in range(math.ceil(max(0, steps - ran) / per_call)):
+            logs = self.model.train_function(self.iterator)
+            ran += per_call
+        if logs is not None:
+            float(logs.get_value()["loss"] if hasattr(logs, "get_value") else logs["loss"])
+        return ran
+
+
+def keras_predictor(model, example, batch: int):
+    """A Keras model's own forward pass on `batch` copies of `example[:1]` (it may refuse the
+    size)."""
+    import tensorflow as tf
+
+    inputs = tf.repeat(example[:1], batch, axis=0)
+    predict = tf.function(lambda x: model(x, training=False))
+    predict(inputs)
+    return lambda: predict(inputs)

@@ -1,0 +1,72 @@
+"""Building, compiling and loading a registered model: what the runner, the tuner, the
+exporter and the bench share."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from zoo import config as config_lib
+from zoo.errors import ZooError
+from zoo.spec import ModelSpec
+from zoo.training import ClippedAdam
+
+
+def build_model(spec: ModelSpec, recipe: config_lib.Recipe) -> keras.Model:
+    """The spec's model, built (weights created) by calling it on an example batch."""
+    model = spec.build_model(recipe)
+    inputs, _ = spec.example_batch(recipe, 2, np.random.default_rng(0))
+    model(inputs)
+    return model
+
+
+def total_steps(recipe: config_lib.Recipe, train_examples: int) -> int:
+    """Training steps the run will take: its epochs, cut short by `max_steps` if set."""
+    steps = recipe.epochs * math.ceil(train_examples / recipe.batch_size)
+    return min(steps, recipe.max_steps) if recipe.max_steps else steps
+
+
+def compile_model(spec: ModelSpec, recipe: config_lib.Recipe, model: keras.Model,
+                  train_examples: int = 0) -> keras.Model:
+    """Compiles with Adam clipped as the recipe says (`ClippedAdam`), the spec's loss and
+    metrics.
+    `train_examples` (one epoch's) sets the length of a learning-rate schedule and keeps each
+    call of several training steps (`steps_per_execution`) inside one epoch and short of
+    `max_steps`, so a run stops where one step per call would have stopped."""
+    steps = total_steps(recipe, train_examples) if train_examples else 1
+    learning_rate = recipe.learning_rate
+    if recipe.lr_schedule == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, max(1, steps))
+    epoch_steps = math.ceil(train_examples / recipe.batch_size)
+    model.compile(
+        optimizer=ClippedAdam(learning_rate, clip_norm=recipe.clip_norm,
+                              clip_mode=recipe.clip_mode),
+        loss=spec.loss(),
+        metrics=spec.metrics(),
+        steps_per_execution=math.gcd(recipe.steps_per_execution, recipe.max_steps, epoch_steps),
+    )
+    return model
+
+
+def build_and_compile(spec: ModelSpec, recipe: config_lib.Recipe,
+                      train_examples: int = 0) -> keras.Model:
+    """The spec's model, built and compiled for the recipe (in whatever `tf.distribute`
+    strategy scope the caller entered; the zoo itself has no strategy setting yet)."""
+    return compile_model(spec, recipe, build_model(spec, recipe), train_examples)
+
+
+def load_weights(model: keras.Model, path: Path) -> None:
+    """Loads weights and optimizer state saved by this runner into a compiled model."""
+    model.optimizer.build(model.trainable_variables)
+    try:
+        model.load_weights(path)
+    except Exception as error:
+        reason = " ".join(str(error).split())[:300]
+        raise ZooError(f"cannot load weights from {path}: {reason}") from None
+
+
+def count_params(model: keras.Model) -> int:
+    return int(sum(np.prod(w.shape) for w in model.trainable_weights))

@@ -1,0 +1,56 @@
+"""The MNIST row-sequence classifiers' recipe, smoke size, search space and parameter counts."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from zoo.config import HeldOutRecipe, require
+
+CELLS = ("lstm", "gru")
+
+
+@dataclasses.dataclass(frozen=True)
+class MnistRnnRecipe(HeldOutRecipe):
+    """Tutorial structure (128 units, batch 128, Adam), trained to convergence: 20 epochs, Adam
+    3e-3 with cosine decay, training images shifted by up to 2 pixels.
+
+    `--set max_steps=782` is the tutorial's whole budget: 100,000 examples in batches of 128
+    (the cosine schedule then decays over those 782 steps).
+
+        ZOO_DATA_DIR=../shared/data zoo run mnist_lstm --set max_steps=782   # 0.9831 (README)
+
+    Attributes, beyond `HeldOutRecipe`'s:
+        cell: "lstm" or "gru".
+        units: size of the projection (if any) and of the recurrent state.
+        input_projection: project each 28-pixel row to `units` before the recurrent layer.
+        shift_pixels: training images are shifted by up to this many pixels each way.
+    """
+
+    epochs: int = 20
+    learning_rate: float = 3e-3
+    lr_schedule: str = "cosine"
+    cell: str = "lstm"
+    units: int = 128
+    input_projection: bool = True
+    shift_pixels: int = 2
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(self, "shift_pixels", 0 <= self.shift_pixels <= 4, "an integer from 0 to 4")
+        require(self, "cell", self.cell in CELLS, " or ".join(CELLS))
+        require(self, "units", self.units >= 1, "an integer >= 1")
+
+
+SMOKE = dict(units=8, batch_size=16, epochs=1)
+
+PARAMS = {
+    # Dense 28*128+128 + LSTM 4*128*(128+128+1) + Dense 128*10+10;
+    # smoke (8 units): 28*8+8 + 4*8*(8+8+1) + 8*10+10
+    "lstm": (136_586, 866),
+    # GRU (Keras' reset_after: two bias rows) 3*128*(28+128) + 2*3*128 + Dense 128*10+10;
+    # smoke: 3*8*(28+8) + 2*3*8 + 8*10+10
+    "gru": (61_962, 1_002),
+}
+
+SEARCH_SPACE = dict(units=[64, 128, 256], learning_rate=[1e-3, 3e-3, 1e-2],
+                    batch_size=[64, 128, 256], shift_pixels=[0, 1, 2])

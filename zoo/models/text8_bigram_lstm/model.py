@@ -1,0 +1,135 @@
+"""A character language model on text8: bigram embeddings, a fused-gate LSTM cell, dropout.
+
+The Udacity deep-learning course's LSTM assignment (6_lstm), with its three problems solved:
+the four gates come from one matrix multiplication, the input at each step is the bigram
+(previous character, current character) looked up in an embedding, and dropout is applied to
+the cell's inputs and outputs, never to its recurrent connection. Characters are ids
+0 (space) and 1-26 (a-z); a bigram is `27 * previous + current`, in [0, 729).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from zoo.data.text8 import BIGRAMS, VOCAB
+from zoo.models.recurrence import scan_in_chunks
+from zoo.models.text8_bigram_lstm.cell import FusedLSTMCell
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class BigramLanguageModel(keras.Model):
+    """Bigram ids -> embedding -> dropout -> fused LSTM -> dropout -> logits over 27 characters.
+
+    Calling the model on bigrams `(batch, time)` returns next-character logits
+    `(batch, time, 27)` from a zero state; pass `initial_state` and `return_state=True` to
+    continue a stream. In training (`training=True`, as `fit` calls it) with no
+    `initial_state`, a batch of `stream_batch_size` rows continues the training stream: the
+    state left by one batch starts the next (truncated backpropagation through time), as the
+    assignment's `saved_output`/`saved_state`, and as Keras' `stateful=True` layers do in
+    every call. Evaluation and prediction start from zeros.
+
+    Args:
+        embedding_dim: size of each bigram's vector.
+        units: size of the LSTM state.
+        dropout: fraction of the cell's inputs and outputs dropped in training.
+        stream_batch_size: rows of the training stream; a training batch of another size
+            starts from zeros and is not carried on.
+
+    Example:
+    >>> import numpy as np
+    >>> model = BigramLanguageModel(embedding_dim=8, units=16, dropout=0.1,
+    ...                             stream_batch_size=4)
+    >>> model(np.zeros((2, 10), "int32")).shape
+    (2, 10, 27)
+    """
+
+    def __init__(self, embedding_dim: int, units: int, dropout: float, stream_batch_size: int,
+                 **kwargs):
+        super().__init__(**kwargs)
+        # === Layers ===
+        self.embedding = keras.layers.Embedding(BIGRAMS, embedding_dim)
+        self.input_dropout = keras.layers.Dropout(dropout)
+        self.cell = FusedLSTMCell(units)
+        self.output_dropout = keras.layers.Dropout(dropout)
+        self.logits = keras.layers.Dense(VOCAB)
+        # The training stream's state between batches (not a weight: it is not saved).
+        self.stream_state = [
+            tf.Variable(tf.zeros((stream_batch_size, units)), trainable=False,
+                        name=f"stream_{part}")
+            for part in ("h", "c")
+        ]
+        # === Config ===
+        self.embedding_dim = embedding_dim
+        self.units = units
+        self.dropout = dropout
+        self.stream_batch_size = stream_batch_size
+
+    def build(self, input_shape):
+        self.embedding.build(input_shape)
+        self.cell.build((None, self.embedding_dim))
+        self.logits.build((None, self.units))
+
+    def zero_state(self, batch_size):
+        return [ops.zeros((batch_size, self.units), self.compute_dtype)] * 2
+
+    def call(self, bigrams, training=None, initial_state=None, return_state=False):
+        stream = (training and initial_state is None
+                  and bigrams.shape[0] in (None, self.stream_batch_size))
+        if stream:
+            initial_state, same_stream = self._stream_start(bigrams)
+        # time-major from the ids on: the loop runs over time, and ids are the cheapest
+        # tensor to transpose (the logits, 27 wide, are turned back at the end)
+        vectors = self.embedding(ops.transpose(bigrams))
+        vectors = self.input_dropout(vectors, training=training)
+        state = self.zero_state(ops.shape(bigrams)[0]) if initial_state is None \
+            else initial_state
+        input_kernel, recurrent_kernel = self.cell.split_kernel()
+        # a symbolic loop: it traces once for any length, from 10 steps to a whole book
+        outputs, state = scan_in_chunks(
+            lambda z, s: tuple(self.cell.step(z, s, recurrent_kernel)[1]), vectors,
+            tuple(state), project=lambda x: self.cell.project_inputs(x, input_kernel))
+        state = list(state)  # as `zero_state` gives it: one traced signature for both
+        if stream:
+            self._stream_keep(state, same_stream)
+        outputs = self.output_dropout(outputs, training=training)
+        logits = ops.transpose(self.logits(outputs), (1, 0, 2))
+        return (logits, state) if return_state else logits
+
+    def _stream_start(self, bigrams):
+        """The stream's carried state for a batch of its size, zeros for any other; and
+        whether the batch is the stream's."""
+        batch = tf.shape(bigrams)[0]
+        same_stream = tf.equal(batch, self.stream_batch_size)
+        carried = [tf.cast(tf.stop_gradient(v.read_value()), self.compute_dtype)
+                   for v in self.stream_state]
+        return tf.cond(same_stream, lambda: carried, lambda: self.zero_state(batch)), same_stream
+
+    def _stream_keep(self, state, same_stream):
+        # The state kept is the new one or the old, chosen by arithmetic: an assignment inside
+        # a tf.cond led TF 2.21's constant folding to give every batch the stream's size
+        # (tests/test_text8.py, a batch size known only when the graph runs).
+        size = self.stream_batch_size
+        keep = tf.cast(same_stream, tf.float32)
+        padding = tf.maximum(size - tf.shape(state[0])[0], 0)
+        for variable, value in zip(self.stream_state, state):
+            fitted = tf.pad(tf.cast(value[:size], tf.float32), [[0, padding], [0, 0]])
+            variable.assign(keep * fitted + (1 - keep) * variable, read_value=False)
+
+    def reset_stream(self) -> None:
+        """Forgets the training stream's state: the next training batch starts from zeros."""
+        for variable in self.stream_state:
+            variable.assign(tf.zeros_like(variable))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(embedding_dim=self.embedding_dim, units=self.units, dropout=self.dropout,
+                      stream_batch_size=self.stream_batch_size)
+        return config
+
+
+def build(recipe) -> BigramLanguageModel:
+    """The model of a `BigramLstmRecipe`; its stream has the recipe's batch size."""
+    return BigramLanguageModel(embedding_dim=recipe.embedding_dim, units=recipe.units,
+                               dropout=recipe.dropout, stream_batch_size=recipe.batch_size)

@@ -1,0 +1,46 @@
+"""Scoring a stream with the language model's state carried: the assignment's validation
+perplexity and the held-out tail's."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import tensorflow as tf
+
+from zoo.models.text8_bigram_lstm.model import BigramLanguageModel
+
+
+def stream_nats(model: BigramLanguageModel, chunks: tf.data.Dataset) -> tuple[float, int]:
+    """Mean cross-entropy (nats per character) of a stream of (bigrams, targets) chunks of
+    shape (1, time), scored in order with the state carried from chunk to chunk, as if the
+    whole stream were fed one character at a time from a fresh state. Returns it and the
+    number of characters scored."""
+
+    @tf.function(reduce_retracing=True, autograph=False)
+    def score(bigrams, targets, state):
+        logits, state = model(bigrams, initial_state=state, return_state=True)
+        nats = keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
+        return tf.reduce_sum(tf.cast(nats, tf.float64)), state
+
+    state = model.zero_state(1)
+    total, count = 0.0, 0
+    for bigrams, targets in chunks:
+        nats, state = score(bigrams, targets, state)
+        total += float(nats)
+        count += int(tf.size(targets))
+    return total / count, count
+
+
+def perplexity_report(model: BigramLanguageModel, data) -> dict[str, float]:
+    """The assignment's validation perplexity on its 1000 characters, and perplexity and bits
+    per character of the held-out tail, each scored as one stream."""
+    valid, _ = stream_nats(model, data.validation)
+    heldout, _ = stream_nats(model, data.test)
+    return {
+        "valid_perplexity_1000": math.exp(valid),
+        "heldout_perplexity": math.exp(heldout),
+        "heldout_bpc": heldout / math.log(2),
+    }
+
+

@@ -1,0 +1,105 @@
+"""What a model family tells the rest of the zoo: one `ModelSpec` per registered model.
+
+Each family folder (`zoo/models/<family>/`) builds its specs from its own model, recipe,
+serving signatures and `zoo predict` parser; `zoo.registry` only collects them. Nothing
+outside a family's folder branches on a model's class or name: the runner, exporter,
+command line, bench and tests read these fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo.config import Recipe
+
+
+@dataclass
+class Serving:
+    """Signatures (name -> `tf.function` with an input signature) and the resources they use
+    (lookup tables) that the export must carry."""
+
+    signatures: dict[str, Any]
+    resources: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What `zoo bench` compares a model with: its tutorial's own code.
+
+    Attributes:
+        tutorial: (data directory) -> the tutorial's training loop, an object with
+            `run(steps) -> steps run`, `examples_per_step` and `predictor(batch)`.
+        window_steps: training steps in a timed window (about a second or more on 2 cores).
+        unit: what `train_per_s` counts: "examples", or "chars" for a language model.
+        zoo_settings: changes to the zoo's registered recipe for the comparison.
+    """
+
+    tutorial: Callable[[Path | None], Any]
+    window_steps: int
+    unit: str = "examples"
+    zoo_settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything the runner, the command line, the bench and the tests know of one model.
+
+    Attributes:
+        name: the registry key, as typed on the command line.
+        family: the folder under `zoo/models/` the model comes from; recorded in exports.
+        task, dataset, reference: shown by `zoo list`; `reference` is the tutorial's figure.
+        recipe: the default recipe; its fields are the settings `--set` accepts.
+        smoke: overrides that shrink the recipe for a fast run of the same code path.
+        params: trainable parameters of (the default recipe's, the smoke recipe's) model,
+            worked out by hand; the tests check them.
+        build_model: recipe -> an unbuilt `keras.Model`.
+        load_data: (recipe, data directory or None) -> `zoo.data.pipeline.Datasets`.
+        loss, metrics: fresh loss and metric objects for `compile`.
+        example_batch: (recipe, batch size, numpy Generator) -> (inputs, targets) of the
+            right shapes, dtypes and ranges; builds the model and feeds the test battery.
+        serving: (trained model, recipe, data directory or None) -> its export's `Serving`.
+        serving_examples: (recipe, numpy Generator) -> {signature: {input: value}}, an
+            example call of every signature (tests, bench).
+        predict: (loaded SavedModel, inputs as typed, options) -> one printable line per
+            input: `zoo predict`'s parser and presenter. `options` holds the command line's
+            `length`, `temperature` and `seed`.
+        search_space: recipe setting -> candidate values, for `zoo tune`.
+        objective: (validation metric, "min" or "max") that `zoo tune` optimizes.
+        evaluate: (trained model, `Datasets`) -> test figures, instead of the compiled
+            metrics over `Datasets.test` (a language model scores its held-out stream with
+            the state carried).
+        report: (trained model, `Datasets`, run directory) -> extra test figures for
+            `metrics.json`; may also draw pictures into the run directory.
+        sample: (trained model, prime, length, temperature, seed) -> text, for a model that
+            generates (`zoo sample`).
+        comparison: the tutorial code `zoo bench` runs beside the model; without one the
+            model is benchmarked alone.
+    """
+
+    name: str
+    family: str
+    task: str
+    dataset: str
+    reference: str
+    recipe: Recipe
+    smoke: dict[str, Any]
+    params: tuple[int, int]
+    build_model: Callable[[Any], Any]
+    load_data: Callable[[Any, Path | None], Any]
+    loss: Callable[[], Any]
+    metrics: Callable[[], list]
+    example_batch: Callable[[Any, int, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+    serving: Callable[[Any, Any, Path | None], Serving]
+    serving_examples: Callable[[Any, np.random.Generator], dict[str, dict[str, Any]]]
+    predict: Callable[[Any, list[str], dict[str, Any]], list[str]]
+    search_space: dict[str, list] = field(default_factory=dict)
+    objective: tuple[str, str] = ("val_loss", "min")
+    evaluate: Callable[[Any, Any], dict[str, float]] | None = None
+    report: Callable[[Any, Any, Path], dict[str, float]] | None = None
+    sample: Callable[[Any, str, int, float, int], str] | None = None
+    comparison: Comparison | None = None
