@@ -13,18 +13,11 @@ import pytest
 import tensorflow as tf
 from conftest import REPO
 
-from zoo import export, runner
+from zoo import export, rundir, runner
 from zoo.data import imdb
 from zoo.errors import UsageError, ZooError
 from zoo.models import text8_bigram_lstm
 from zoo.registry import REGISTRY
-
-TINY = {
-    "imdb_lstm": {},
-    "mnist_lstm": {},
-    "mnist_gru": {},
-    "text8_bigram_lstm": {"corpus": "tiny_text8", "valid_chars": 20, "heldout_chars": 200},
-}
 
 # Runs in a fresh interpreter where importing zoo is impossible: TensorFlow alone must do.
 FRESH_PROCESS = """
@@ -47,42 +40,41 @@ np.savez(out, **results)
 """
 
 
-def test_every_registered_model_has_a_tiny_export_case():
-    assert set(TINY) == set(REGISTRY)
-
-
 def trained_run(name: str, data_dir: Path, tmp_path: Path) -> Path:
-    overrides = {**REGISTRY[name].smoke, "epochs": 1, **TINY[name]}
-    runner.run(name, overrides, data_dir=data_dir, output=tmp_path / "run", verbose=0)
+    runner.run(name, {**REGISTRY[name].smoke, "epochs": 1}, data_dir=data_dir,
+               output=tmp_path / "run", verbose=0)
     return tmp_path / "run"
 
 
-def signature_inputs(name: str, rng: np.random.Generator) -> dict:
-    if name == "imdb_lstm":
-        ids = rng.integers(0, 50, size=(3, 6)).tolist()
-        texts = ["w4 w5 w6, W7!", "w9 w12000 unknown", "w1"]
-        return {"serving_default": {"token_ids": ids}, "predict_text": {"text": texts},
-                "tokenize": {"text": texts}}
-    if name.startswith("mnist"):
-        return {"serving_default": {"images": rng.integers(0, 256, (3, 28, 28)).tolist()}}
-    return {"serving_default": {"prefix": ["the film", "a", "good actor "]},
-            "sample": {"prime": "the ", "length": 30, "temperature": 0.8, "seed": 5}}
+def call_signatures(functions: dict, inputs: dict) -> dict:
+    """{signature/output: numpy value} of calling each signature on its example inputs."""
+    results = {}
+    for name, kwargs in inputs.items():
+        specs = {spec.name: spec for spec in functions[name].input_signature}
+        outputs = functions[name](**{k: tf.constant(v, specs[k].dtype) for k, v in kwargs.items()})
+        for key, value in outputs.items():
+            value = np.asarray(value.numpy())
+            results[f"{name}/{key}"] = (np.char.decode(value.astype(bytes))
+                                        if value.dtype.kind in "OS" else value)
+    return results
 
 
-def expected_outputs(name: str, model, inputs: dict, got) -> dict:
-    """What the trained model itself gives on the same inputs (for review text: on the ids
-    the export's tokenizer made, which test_tokenize_signature_is_keras_processing checks)."""
-    if name == "imdb_lstm":
+def expected_outputs(family: str, model, inputs: dict, got) -> dict:
+    """What the trained model itself gives on the signatures' example inputs (for review text:
+    on the ids the export's tokenizer made, which test_tokenize_signature_is_keras_processing
+    checks): each family's signatures, checked against its model."""
+    if family == "imdb_lstm":
         token_ids = np.array(inputs["serving_default"]["token_ids"], "int32")
         return {
             "serving_default/probability": model(token_ids)[:, 0],
             "predict_text/probability": model(got["tokenize/token_ids"])[:, 0],
         }
-    if name.startswith("mnist"):
+    if family == "mnist_rnn":
         images = np.array(inputs["serving_default"]["images"], "uint8")
         logits = model(images.astype("float32") / 255.0)
         return {"serving_default/probabilities": tf.nn.softmax(logits),
                 "serving_default/class": np.argmax(logits, axis=-1)}
+    assert family == "text8_bigram_lstm", f"no check of {family}'s signatures against its model"
     from zoo.data import text8
 
     probabilities = []
@@ -98,22 +90,34 @@ def expected_outputs(name: str, model, inputs: dict, got) -> dict:
     }
 
 
-@pytest.mark.parametrize("name", sorted(TINY))
+@pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_export_reloads_without_zoo_and_matches(name, tiny_data, tmp_path):
+    spec = REGISTRY[name]
     run_dir = trained_run(name, tiny_data, tmp_path)
     path = export.export_run(run_dir, root=tmp_path / "saved_models", data_dir=tiny_data)
     assert path == tmp_path / "saved_models" / name / "1"
     assert (path / "saved_model.pb").is_file() and "## Test figures" in (
         path / export.CARD).read_text()
+    assert json.loads((path / export.RECORD).read_text()) == {"model": name,
+                                                              "family": spec.family}
 
-    inputs = signature_inputs(name, np.random.default_rng(0))
+    _, recipe, model = runner.load_run_model(run_dir)
+    inputs = spec.serving_examples(recipe, np.random.default_rng(0))
+    serving = spec.serving(model, recipe, tiny_data)
+    assert set(inputs) == set(serving.signatures), "an example call of every signature"
     (tmp_path / "inputs.json").write_text(json.dumps(inputs))
     subprocess.run([sys.executable, "-c", FRESH_PROCESS, str(path), str(tmp_path / "inputs.json"),
                     str(tmp_path / "out.npz")], check=True, capture_output=True)
     got = np.load(tmp_path / "out.npz")
 
-    _, _, model = runner.load_run_model(run_dir)
-    for key, expected in expected_outputs(name, model, inputs, got).items():
+    # the export computes what its signatures computed before export, and they what the model
+    # itself computes
+    for key, expected in call_signatures(serving.signatures, inputs).items():
+        if expected.dtype.kind in "US":
+            assert str(got[key]) == str(expected), key
+        else:
+            np.testing.assert_allclose(got[key], expected, atol=1e-5, err_msg=key)
+    for key, expected in expected_outputs(spec.family, model, inputs, got).items():
         expected = np.asarray(expected)
         if expected.dtype.kind in "US":
             assert str(got[key]) == str(expected)
@@ -126,8 +130,10 @@ def test_export_reloads_without_zoo_and_matches(name, tiny_data, tmp_path):
     for signature in inputs:
         assert f"signature_def['{signature}']" in shown
     (input_name, value), = inputs["serving_default"].items()
-    dtype = {"token_ids": "int32", "images": "uint8", "prefix": "S"}[input_name]
-    np.save(tmp_path / "serving_input.npy", np.array(value, dtype=dtype))
+    (dtype,) = [spec.dtype for spec in serving.signatures["serving_default"].input_signature
+                if spec.name == input_name]
+    np.save(tmp_path / "serving_input.npy",
+            np.array(value, dtype="S" if dtype == tf.string else dtype.as_numpy_dtype))
     ran = subprocess.run(["saved_model_cli", "run", "--dir", str(path), "--tag_set", "serve",
                           "--signature_def", "serving_default",
                           "--inputs", f"{input_name}={tmp_path / 'serving_input.npy'}"],
@@ -172,7 +178,7 @@ def test_tokenize_signature_is_keras_processing(tiny_data, tmp_path):
     """Review text rebuilt from the word index gives back the ids the model trained on."""
     run_dir = trained_run("imdb_lstm", tiny_data, tmp_path)
     path = export.export_run(run_dir, to=tmp_path / "export", data_dir=tiny_data)
-    _, recipe, _ = runner.read_run_config(run_dir)
+    _, recipe, _ = rundir.read_run_config(run_dir)
     raw = imdb.read_raw(tiny_data / "imdb" / "imdb.npz")
     (x_train, _), _ = imdb.process(raw, recipe.vocab_size, recipe.sequence_length)
     order = np.arange(len(raw["x_train"]))
@@ -194,9 +200,11 @@ def test_shipped_export_is_small_carded_and_predicts(name, tmp_path, capsys):
     size = sum(p.stat().st_size for p in shipped.rglob("*") if p.is_file())
     assert size < 10_000_000
     assert "## Made by" in (shipped / export.CARD).read_text()
+    family = REGISTRY[name].family
+    assert json.loads((shipped / export.RECORD).read_text()) == {"model": name, "family": family}
     inputs = {"imdb_lstm": ["a wonderful, moving film"],
-              "text8_bigram_lstm": ["the movie"]}.get(name)
-    if inputs is None:  # a drawn seven: a bar along the top, a stroke down to the left
+              "text8_bigram_lstm": ["the movie"]}.get(family)
+    if family == "mnist_rnn":  # a drawn seven: a bar along the top, a stroke down to the left
         seven = np.zeros((28, 28), np.uint8)
         seven[5:8, 6:22] = 255
         for row in range(8, 24):
@@ -205,9 +213,10 @@ def test_shipped_export_is_small_carded_and_predicts(name, tmp_path, capsys):
         inputs = [str(tmp_path / "seven.npy")]
     assert main(["predict", name, *inputs, "--length", "20"]) == 0
     printed = capsys.readouterr().out.strip()
-    if name == "imdb_lstm":
+    if family == "imdb_lstm":
         assert printed.endswith("positive: a wonderful, moving film")
-    elif name == "text8_bigram_lstm":
+    elif family == "text8_bigram_lstm":
         assert printed.startswith("the movie") and len(printed) == 29
     else:
+        assert family == "mnist_rnn", f"no shipped-export check for {family}"
         assert printed.startswith("7 (probability"), printed

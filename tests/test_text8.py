@@ -73,7 +73,7 @@ def test_corpus_by_path_by_name_and_unknown(tiny_data, tmp_path):
     assert by_name.path == tiny_data / "text" / "tiny_text8.zip"
     assert by_name.source == "data directory"
     assert text8.locate(str(by_name.path), None).sha256 == by_name.sha256
-    with pytest.raises(UsageError, match="corpus='shakespeare' .* holds tiny_text8"):
+    with pytest.raises(UsageError, match="corpus='shakespeare' .* holds text8, tiny_text8"):
         text8.locate("shakespeare", tiny_data)
 
 
