@@ -9,9 +9,17 @@ import sys
 import pytest
 
 from zoo.cli import main
+from zoo.registry import REGISTRY
 
-SMOKE_SETS = ["--set", "vocab_size=50", "--set", "sequence_length=6", "--set", "embedding_dim=8",
-              "--set", "units=4"]
+
+def settings(name: str, **changes) -> list[str]:
+    """A model's smoke recipe as `--set key=value` arguments, with `changes` (None: left out)."""
+    return [word for key, value in dict(REGISTRY[name].smoke, **changes).items()
+            if value is not None for word in ("--set", f"{key}={value}")]
+
+
+# imdb_lstm's smoke sizes; each test sets the batch size with its own flags
+SMOKE_SETS = settings("imdb_lstm", batch_size=None)
 
 
 def one_line_error(capsys) -> str:
@@ -119,9 +127,7 @@ def test_real_process_prints_no_traceback(tmp_path):
         "zoo: error: epochs='zero' is not a valid int")
 
 
-LM_SETS = ["--set", "corpus=tiny_text8", "--set", "embedding_dim=8", "--set", "units=8",
-           "--set", "unrollings=5", "--set", "batch_size=4", "--set", "steps_per_epoch=3",
-           "--set", "epochs=1", "--set", "valid_chars=20", "--set", "heldout_chars=200"]
+LM_SETS = settings("text8_bigram_lstm", epochs=1)
 
 
 def test_language_model_run_then_sample(tiny_data, tmp_path, capsys):
@@ -145,7 +151,8 @@ def test_sample_needs_a_language_model_run(tiny_data, tmp_path, capsys):
                  "--output", str(out)]) == 0
     capsys.readouterr()
     assert main(["sample", str(out)]) == 2
-    assert "is a run of imdb_lstm, not of a language model" in one_line_error(capsys)
+    assert ("is a run of imdb_lstm, which does not generate text; zoo sample needs a run of "
+            "text8_bigram_lstm") in one_line_error(capsys)
 
 
 def test_corpus_outside_the_alphabet_is_one_line_exit_1(tmp_path, capsys):

@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from conftest import tiny_text, write_tiny_corpus
-from zoo.reference import text8_lstm
 
-from zoo import runner
+from zoo import build, runner
 from zoo.data import text8
 from zoo.errors import DataError, UsageError
 from zoo.models.text8_bigram_lstm import (
@@ -21,14 +20,16 @@ from zoo.models.text8_bigram_lstm import (
     BigramLstmRecipe,
     FusedLSTMCell,
     sample,
-    stream_nats,
 )
+from zoo.models.text8_bigram_lstm import tutorial as text8_lstm
+from zoo.models.text8_bigram_lstm.scoring import stream_nats
+from zoo.registry import get_spec
+
+SMOKE = get_spec("text8_bigram_lstm").smoke
 
 
 def recipe(**values) -> BigramLstmRecipe:
-    small = dict(embedding_dim=8, units=8, unrollings=5, batch_size=4, steps_per_epoch=3,
-                 epochs=1, valid_chars=20, heldout_chars=50)
-    return BigramLstmRecipe(**{**small, **values})
+    return BigramLstmRecipe(**{**SMOKE, "epochs": 1, **values})
 
 
 # --- corpus -----------------------------------------------------------------------------------
@@ -191,7 +192,7 @@ def test_a_stream_scored_in_chunks_equals_one_pass():
 
 def test_training_batches_carry_the_state_and_evaluation_starts_fresh():
     model = small_model()
-    step = tf.function(model.training_forward)
+    step = tf.function(lambda x: model(x, training=True))
     x = np.random.default_rng(2).integers(0, text8.BIGRAMS, size=(3, 4)).astype("int32")
     first = step(x).numpy()
     np.testing.assert_allclose(first, model(x).numpy(), atol=1e-6)  # the stream starts at zeros
@@ -210,7 +211,7 @@ def test_training_batches_carry_the_state_and_evaluation_starts_fresh():
     assert len(model.weights) == 5  # the stream state is not a weight
 
     # the same when the batch size is only known when the graph runs (Keras fit on arrays)
-    unknown = tf.function(model.training_forward,
+    unknown = tf.function(lambda x: model(x, training=True),
                           input_signature=[tf.TensorSpec((None, 4), tf.int32)])
     np.testing.assert_allclose(unknown(x).numpy(), first, atol=1e-6)
     np.testing.assert_allclose(unknown(x).numpy(), second, atol=1e-6)
@@ -219,7 +220,7 @@ def test_training_batches_carry_the_state_and_evaluation_starts_fresh():
     np.testing.assert_array_equal(model.stream_state[0].numpy(), carried[0])
     # with dropout too, whose masks take their shape from the loop's outputs
     dropped = small_model(dropout=0.5)
-    unknown = tf.function(dropped.training_forward,
+    unknown = tf.function(lambda x: dropped(x, training=True),
                           input_signature=[tf.TensorSpec((None, 4), tf.int32)])
     for rows in (x, x[:2], x):
         logits = unknown(rows).numpy()
@@ -228,8 +229,8 @@ def test_training_batches_carry_the_state_and_evaluation_starts_fresh():
 
 def test_perplexity_metric_is_exp_of_the_loss():
     model = small_model()
-    spec = runner.get_spec("text8_bigram_lstm")
-    runner.compile_model(spec, recipe(batch_size=3), model)
+    spec = get_spec("text8_bigram_lstm")
+    build.compile_model(spec, recipe(batch_size=3), model)
     x, y = spec.example_batch(recipe(), 6, np.random.default_rng(0))
     result = model.evaluate(x, y, verbose=0, return_dict=True)
     assert result["perplexity"] == pytest.approx(math.exp(result["loss"]), rel=1e-5)
@@ -261,8 +262,7 @@ def test_bad_sampling_arguments_are_one_line_errors(prime, length, temperature, 
 # --- a whole run ------------------------------------------------------------------------------
 
 def test_run_reports_validation_and_heldout_perplexity(tiny_data, tmp_path):
-    smoke = dict(embedding_dim=8, units=8, unrollings=5, batch_size=4, steps_per_epoch=3,
-                 epochs=2, valid_chars=20, heldout_chars=500, corpus="tiny_text8")
+    smoke = dict(SMOKE, epochs=2, heldout_chars=500)
     metrics = runner.run("text8_bigram_lstm", smoke, data_dir=tiny_data,
                          output=tmp_path / "run", verbose=0)
     test = metrics["test"]
@@ -279,8 +279,7 @@ def test_steps_per_execution_changes_no_result(tiny_data, tmp_path):
     """Several steps per graph call (the language model's default) train exactly what one
     step per call trains, the stream's state carried from step to step inside the call; the
     runner lowers it to stop at `max_steps` (6) and at each epoch's end (4 steps)."""
-    base = dict(embedding_dim=8, units=8, unrollings=5, batch_size=4, steps_per_epoch=4,
-                epochs=2, valid_chars=20, heldout_chars=500, corpus="tiny_text8", max_steps=6)
+    base = dict(SMOKE, steps_per_epoch=4, epochs=2, heldout_chars=500, max_steps=6)
     runs = [runner.run("text8_bigram_lstm", dict(base, steps_per_execution=n),
                        data_dir=tiny_data, output=tmp_path / str(n), verbose=0)
             for n in (1, 4)]
