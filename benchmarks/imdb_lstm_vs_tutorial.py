@@ -12,10 +12,10 @@ import argparse
 import json
 import tempfile
 
-from zoo.reference import imdb_lstm as tutorial
-
+from zoo.callbacks import EpochRecord, EpochRecorder
 from zoo.data.files import resolve_data_dir
-from zoo.runner import EpochRecord, EpochRecorder, run
+from zoo.models.imdb_lstm import tutorial
+from zoo.runner import run
 
 
 def quality(data_dir, epochs: int, output: str | None) -> dict[str, dict]:

@@ -289,3 +289,9 @@ def test_steps_per_execution_changes_no_result(tiny_data, tmp_path):
         np.testing.assert_allclose(runs[1]["history"][key], runs[0]["history"][key], rtol=1e-5)
     for key, value in runs[0]["test"].items():
         assert runs[1]["test"][key] == pytest.approx(value, rel=1e-5)
+
+
+def test_validation_split_is_refused_not_ignored():
+    # the language model validates on the corpus' first characters: it has no such setting
+    with pytest.raises(UsageError, match="unknown setting 'validation_split' for BigramLstmRecipe"):
+        runner.run("text8_bigram_lstm", {"validation_split": 0.2})
