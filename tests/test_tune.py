@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from zoo import config as config_lib
 from zoo import tune
 from zoo.cli import main
 from zoo.errors import UsageError
@@ -114,10 +115,10 @@ def test_hparams_must_be_a_search_result_for_the_same_model(tmp_path):
     path = tmp_path / "best.json"
     path.write_text(json.dumps({"model": "mnist_gru", "hparams": {"units": 8}}))
     with pytest.raises(UsageError, match="searched for mnist_gru, not for imdb_lstm"):
-        tune.read_hparams(path, "imdb_lstm")
+        config_lib.read_hparams(path, "imdb_lstm")
     path.write_text("{not json")
     with pytest.raises(UsageError, match="is not a best_hparams.json"):
-        tune.read_hparams(path, "imdb_lstm")
+        config_lib.read_hparams(path, "imdb_lstm")
 
 
 def free_port() -> int:

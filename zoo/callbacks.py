@@ -8,6 +8,7 @@ import math
 import shutil
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import keras
 
 from zoo.errors import ZooError
-from zoo.io import atomic_write, write_json
+from zoo.io import atomic_write, sha256_of, write_json
 
 CHECKPOINT_INDEX = "checkpoint.json"
 
@@ -43,13 +44,25 @@ class EpochRecord:
 
 
 class EpochRecorder(keras.callbacks.Callback):
-    """Times each epoch's training (up to validation) and keeps the per-epoch logs."""
+    """Times each epoch's training (up to validation), keeps the per-epoch logs, and with
+    `echo` reports each epoch in one line: readable in a log file, unlike Keras' progress bar,
+    and true to the steps run when `max_steps` ends an epoch early.
 
-    def __init__(self, record: EpochRecord, batch_size: int, examples_per_epoch: int):
+    Args:
+        record: where the figures go.
+        batch_size, examples_per_epoch: to count the examples trained on.
+        planned_epochs: the epochs the run will take (`max_steps` included), for "epoch 2/3".
+        echo: prints a line; None prints nothing.
+    """
+
+    def __init__(self, record: EpochRecord, batch_size: int, examples_per_epoch: int,
+                 planned_epochs: int | None = None, echo: Callable[[str], Any] | None = None):
         super().__init__()
         self.record = record
         self.batch_size = batch_size
         self.examples_per_epoch = examples_per_epoch
+        self.planned_epochs = planned_epochs
+        self.echo = echo
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
@@ -73,6 +86,25 @@ class EpochRecorder(keras.callbacks.Callback):
         )
         for key, value in (logs or {}).items():
             self.record.history.setdefault(key, []).append(float(value))
+        if self.echo is not None:
+            figures = ", ".join(f"{key} {float(value):.4f}" for key, value in (logs or {}).items())
+            self.echo(f"epoch {epoch + 1}/{self.planned_epochs or '?'}: {self._batches} steps, "
+                      f"{end - self._start:.1f} s; {figures}")
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops training at the first step whose loss is NaN or infinite (as Keras'
+    `TerminateOnNaN`), and remembers the step for the run's error message."""
+
+    def __init__(self):
+        super().__init__()
+        self.stopped_at: int | None = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.stopped_at = int(self.model.optimizer.iterations.numpy())
+            self.model.stop_training = True
 
 
 class StepLimit(keras.callbacks.Callback):
@@ -89,8 +121,9 @@ class StepLimit(keras.callbacks.Callback):
 
 class EpochCheckpoint(keras.callbacks.Callback):
     """After each epoch: weights and optimizer state, the best epoch's weights (lowest
-    validation loss), then an index naming them. Each file is written atomically and the
-    index last, so an interrupted save leaves the index pointing at complete files.
+    validation loss), then an index naming them with their sha256, which `checked` verifies
+    before a file is loaded. Each file is written atomically and the index last, so an
+    interrupted save leaves the index pointing at complete files.
 
     Not Keras' `ModelCheckpoint` or `BackupAndRestore`: both write their files in place (a
     kill mid-save leaves a torn file), and neither keeps the best epoch beside the latest
@@ -103,11 +136,15 @@ class EpochCheckpoint(keras.callbacks.Callback):
         super().__init__()
         self.directory = directory
         self.record = record
-        self.best = best  # {"epoch": int, "val_loss": float, "weights": file name}
+        # {"epoch": int, "val_loss": float, "weights": file name, "sha256": its digest}
+        self.best = best
 
     def on_epoch_end(self, epoch, logs=None):
+        if not math.isfinite((logs or {}).get("loss", 0.0)):
+            return  # weights gone NaN are no checkpoint: the index keeps the last good epoch
         name = f"epoch-{epoch + 1:04d}.weights.h5"
         atomic_write(self.directory / name, self.model.save_weights)
+        digest = sha256_of(self.directory / name)
         value = (logs or {}).get(self.MONITOR)
         if (value is not None and math.isfinite(value)
                 and (self.best is None or value < self.best[self.MONITOR])):
@@ -115,11 +152,13 @@ class EpochCheckpoint(keras.callbacks.Callback):
             # the weights just saved, not a second serialization of them
             atomic_write(self.directory / best_name,
                          lambda tmp: shutil.copyfile(self.directory / name, tmp))
-            self.best = {"epoch": epoch + 1, self.MONITOR: float(value), "weights": best_name}
+            self.best = {"epoch": epoch + 1, self.MONITOR: float(value), "weights": best_name,
+                         "sha256": digest}
         previous = read_checkpoint_index(self.directory)
         write_json(
             self.directory / CHECKPOINT_INDEX,
-            {"weights": name, "epoch": epoch + 1, "best": self.best,
+            {"weights": name, "sha256": digest, "epoch": epoch + 1,
+             "steps": int(self.model.optimizer.iterations.numpy()), "best": self.best,
              "record": self.record.__dict__},
         )
         # Files the new index no longer names go only after it is written.
@@ -141,3 +180,16 @@ def read_checkpoint_index(directory: Path) -> dict[str, Any] | None:
     except (ValueError, TypeError) as error:
         raise ZooError(f"{index} is not a checkpoint index ({error}); it is unusable") from None
     return saved
+
+
+def checked(directory: Path, entry: dict[str, Any]) -> Path:
+    """The weights file an index entry names (the index itself or its `best`), after checking
+    it still has the sha256 recorded when it was written."""
+    path = directory / entry["weights"]
+    expected = entry.get("sha256")  # indexes written before checksums were kept have none
+    if expected is not None and path.is_file():
+        actual = sha256_of(path)
+        if actual != expected:
+            raise ZooError(f"{path} has sha256 {actual}, not the {expected} recorded when it was "
+                           "written: it was changed or damaged since, and is not loaded")
+    return path

@@ -8,10 +8,14 @@ field names and types: a typo or a wrong type is an error, never a silently igno
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import json
 import math
+import re
 import types
 import typing
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from zoo.errors import UsageError
@@ -57,15 +61,17 @@ class Recipe:
     steps_per_execution: int = 1
 
     def __post_init__(self) -> None:
-        require(self, "epochs", self.epochs >= 1, "an integer >= 1")
-        require(self, "batch_size", self.batch_size >= 1, "an integer >= 1")
+        require(self, "epochs", 1 <= self.epochs < 2**31, "an integer from 1 to 2**31 - 1")
+        require(self, "batch_size", 1 <= self.batch_size < 2**31,
+                "an integer from 1 to 2**31 - 1")
         require(self, "learning_rate", self.learning_rate > 0, "a number > 0")
         require(
             self, "clip_norm", self.clip_norm is None or self.clip_norm > 0, "a number > 0 or none"
         )
         require(self, "lr_schedule", self.lr_schedule in LR_SCHEDULES, " or ".join(LR_SCHEDULES))
         require(self, "clip_mode", self.clip_mode in CLIP_MODES, " or ".join(CLIP_MODES))
-        require(self, "max_steps", self.max_steps >= 0, "an integer >= 0 (0: no limit)")
+        require(self, "max_steps", 0 <= self.max_steps < 2**63,
+                "an integer from 0 (no limit) to 2**63 - 1")
         require(self, "seed", 0 <= self.seed < 2**32, "an integer from 0 to 2**32 - 1")
         require(self, "steps_per_execution", self.steps_per_execution >= 1, "an integer >= 1")
 
@@ -121,15 +127,41 @@ def override(recipe: R, values: Mapping[str, Any]) -> R:
     return dataclasses.replace(recipe, **parsed)
 
 
-def parse_assignments(items: list[str]) -> dict[str, str]:
-    """Turns `["key=value", ...]` into a dict, rejecting items without `=`."""
+def parse_assignments(items: list[str], flag: str = "--set") -> dict[str, str]:
+    """Turns `["key=value", ...]` into a dict, rejecting items without `=` and keys given
+    twice (which of two values was meant is not for the zoo to guess)."""
     result = {}
     for item in items:
         key, sep, value = item.partition("=")
+        key = key.strip()
         if not sep or not key:
-            raise UsageError(f"--set {item!r} is not of the form key=value")
-        result[key.strip()] = value.strip()
+            raise UsageError(f"{flag} {item!r} is not of the form key=value")
+        if key in result:
+            raise UsageError(f"{key} is given twice, {flag} {key}={result[key]} and {flag} "
+                             f"{item.strip()}; give it once")
+        result[key] = value.strip()
     return result
+
+
+def descriptions(cls: type[Recipe]) -> dict[str, str]:
+    """Each setting's meaning, from the `Attributes:` sections of the recipe class and its
+    bases (the docstrings are the one place they are written)."""
+    meanings: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        doc = inspect.cleandoc(klass.__doc__ or "") if "Recipe" in klass.__name__ else ""
+        if "Attributes" not in doc:
+            continue
+        name = None
+        for line in doc.split("Attributes", 1)[1].splitlines()[1:]:
+            match = re.match(r"    (\w+): (.*)", line)
+            if match:
+                name, text = match.groups()
+                meanings[name] = text
+            elif name and line.startswith("        "):
+                meanings[name] += " " + line.strip()
+            elif line.strip():
+                name = None
+    return meanings
 
 
 def _parse(key: str, value: Any, kind: Any) -> Any:
@@ -179,3 +211,21 @@ def _base_type(kind: Any) -> type:
         (base,) = [arg for arg in typing.get_args(kind) if arg is not type(None)]
         return base
     return kind
+
+
+def read_hparams(path: str | Path, name: str) -> dict[str, Any]:
+    """The settings in a best_hparams.json written for `name`: the searched values and the
+    fixed settings the search ran with."""
+    try:
+        saved = json.loads(Path(path).read_text())
+        if not isinstance(saved, dict):
+            raise TypeError(f"it holds a JSON {type(saved).__name__}, not an object")
+        if not all(isinstance(saved.get(key, {}), dict) for key in ("hparams", "settings")):
+            raise TypeError("hparams or settings is not a mapping")
+        hparams, model = {**saved.get("settings", {}), **saved["hparams"]}, saved["model"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise UsageError(f"--hparams {str(path)!r} is not a best_hparams.json ({error})") \
+            from None
+    if model != name:
+        raise UsageError(f"--hparams {str(path)!r} was searched for {model}, not for {name}")
+    return hparams

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -36,6 +38,26 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
 
 
 def write_json(path: str | os.PathLike, data: Any) -> Path:
-    """Writes `data` as indented JSON, atomically."""
-    text = json.dumps(data, indent=2, sort_keys=False) + "\n"
+    """Writes `data` as indented JSON, atomically; a NaN or infinite number is written as
+    null (JSON has no NaN: Python's bare `NaN` makes a file other readers refuse)."""
+    text = json.dumps(finite(data), indent=2, sort_keys=False, allow_nan=False) + "\n"
     return atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def finite(data: Any) -> Any:
+    """`data` with every NaN or infinite float replaced by None."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: finite(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [finite(value) for value in data]
+    return data
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -28,6 +28,12 @@ def training_curves(history: dict[str, list[float]], path: Path, title: str,
                     marked_epoch: int | None = None) -> Path:
     """One panel per metric (loss first): training and validation value per epoch, with a
     dashed line at `marked_epoch` (the epoch whose weights were evaluated)."""
+    return _save(curves_figure(history, title, marked_epoch), path)
+
+
+def curves_figure(history: dict[str, list[float]], title: str,
+                  marked_epoch: int | None = None) -> Figure:
+    """The figure `training_curves` saves; its epoch axis has whole epochs only."""
     names = [k for k in history if not k.startswith("val_")]
     names.sort(key=lambda k: (k != "loss", k))
     fig, axes = _subplots((4.5 * len(names), 3.5), 1, len(names), squeeze=False)
@@ -38,13 +44,14 @@ def training_curves(history: dict[str, list[float]], path: Path, title: str,
             ax.plot(epochs, history[f"val_{name}"], marker="o", label="validation")
         if marked_epoch is not None:
             ax.axvline(marked_epoch, color="gray", linestyle="--", label="evaluated")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        ax.set_xlim(0.5, len(epochs) + 0.5)  # one epoch is one point, not a fraction of a tick
         ax.set_xlabel("epoch")
         ax.set_title(name)
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title)
-    return _save(fig, path)
+    return fig
 
 
 def confusion_matrix(matrix: np.ndarray, path: Path, title: str) -> Path:
@@ -77,16 +84,16 @@ def misclassified_digits(images: np.ndarray, labels: np.ndarray, predicted: np.n
     return _save(fig, path)
 
 
-def search_progress(scores: list[float], metric: str, direction: str, path: Path,
-                    title: str) -> None:
-    """Each trial's validation figure, in trial order, and the best so far."""
+def search_progress(trials: list[int], scores: list[float], metric: str, direction: str,
+                    path: Path, title: str) -> None:
+    """Each trial's validation figure against its number, in trial order, and the best so
+    far."""
     best = [min(scores[: i + 1]) if direction == "min" else max(scores[: i + 1])
             for i in range(len(scores))]
     figure, axes = _subplots((6, 4))
-    trials = range(1, len(scores) + 1)
     axes.plot(trials, scores, "o", label=f"trial {metric}")
     axes.step(trials, best, where="post", label="best so far")
-    axes.set_xlabel("trial (in the order they ran)")
+    axes.set_xlabel("trial (keras-tuner's number: trial_00 is 0)")
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylabel(metric)
     axes.set_title(title)

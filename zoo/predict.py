@@ -9,32 +9,34 @@ import json
 from pathlib import Path
 from typing import Any
 
-import tensorflow as tf
-
 from zoo.errors import DataError, UsageError
-from zoo.export import RECORD, SAVED_MODELS, versions
+from zoo.export import EXPORTS, RECORD, SAVED_MODELS, versions
 from zoo.registry import REGISTRY, get_spec
 from zoo.spec import ModelSpec
 
 REPO_SAVED_MODELS = Path(__file__).resolve().parent.parent / SAVED_MODELS
 
 
-def resolve_saved_model(model: str) -> Path:
-    """A registered model's newest version under ./saved_models (else the repository's), or
-    a folder holding a SavedModel."""
+def resolve_saved_model(model: str) -> tuple[Path, str | None]:
+    """The SavedModel `model` names, and how it was chosen (None when given as a path): a
+    registered model's newest version under ./exports (where `zoo export` writes), else its
+    shipped export in the repository's saved_models/; or a folder holding a SavedModel."""
     if model in REGISTRY:
-        for root in (SAVED_MODELS, REPO_SAVED_MODELS):
+        for root, kind in ((EXPORTS, "your newest export"),
+                           (REPO_SAVED_MODELS, "the zoo's shipped export")):
             found = [v for v in versions(root / model)
                      if (root / model / str(v) / "saved_model.pb").is_file()]
             if found:
-                return root / model / str(found[-1])
-        raise UsageError(f"no export of {model} under {SAVED_MODELS / model}; make one with "
-                         "`zoo export RUN_DIR`, or pass the path of a SavedModel")
+                return root / model / str(found[-1]), f"{kind} of {model}; name a SavedModel " \
+                    "folder to use another"
+        raise UsageError(f"no export of {model} under {EXPORTS / model} or "
+                         f"{REPO_SAVED_MODELS / model}; make one with `zoo export RUN_DIR`, or "
+                         "pass the path of a SavedModel")
     path = Path(model).expanduser()
     if not (path / "saved_model.pb").is_file():
         raise UsageError(f"{model!r} is neither a registered model nor a folder holding a "
                          "SavedModel (saved_model.pb)")
-    return path
+    return path, None
 
 
 def exported_spec(path: Path) -> ModelSpec:
@@ -54,11 +56,12 @@ def exported_spec(path: Path) -> ModelSpec:
     return get_spec(name)
 
 
-def predict(model: str, inputs: list[str], **options: Any) -> list[str]:
-    """One printable line per input. `options` are the command line's `length`,
-    `temperature` and `seed` (used by a generating model)."""
-    path = resolve_saved_model(model)
-    spec = exported_spec(path)
+def predict(path: Path, spec: ModelSpec, inputs: list[str], options: dict[str, Any]
+            ) -> tuple[list[str], list[str]]:
+    """One printable line per input, and notes on how inputs were read, from the export at
+    `path` of `spec`'s model. `options`: see `ModelSpec.check_inputs`."""
+    import tensorflow as tf
+
     try:
         loaded = tf.saved_model.load(str(path))
     except Exception as error:  # TF raises several types for a damaged SavedModel

@@ -36,6 +36,9 @@ def latest_run_dir(name: str) -> Path:
 def read_run_config(run_dir: Path) -> tuple[ModelSpec, config_lib.Recipe, str | None]:
     """The spec and recipe a run directory was made with, and when it was created."""
     path = Path(run_dir) / "config.json"
+    if not Path(run_dir).is_dir():
+        raise UsageError(f"run directory {str(run_dir)!r} does not exist; expected a folder "
+                         "that `zoo run` wrote")
     if not path.is_file():
         raise UsageError(f"{str(run_dir)!r} is not a run directory (it has no config.json)")
     try:

@@ -15,6 +15,10 @@ step limit, checkpoints), `zoo.rundir` (where runs go and what they were made wi
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +35,8 @@ from zoo.callbacks import (
     EpochRecord,
     EpochRecorder,
     StepLimit,
+    StopOnNonFiniteLoss,
+    checked,
     read_checkpoint_index,
 )
 from zoo.data.files import resolve_data_dir
@@ -51,26 +57,73 @@ class RunStart:
     checkpoint: dict[str, Any] | None
 
 
+# What --resume may change: how far the run goes. Anything else would train another model
+# than the one its checkpoints hold.
+RESUMABLE = ("epochs", "max_steps")
+
+
 def start(spec: ModelSpec, overrides: dict[str, Any], output: str | Path | None,
           resume: bool) -> RunStart:
     """The run directory and recipe of a new run, or of the run `--resume` continues; writes
     nothing."""
-    if resume:
-        run_dir = Path(output) if output else latest_run_dir(spec.name)
-        saved_spec, saved_recipe, created = read_run_config(run_dir)
-        if saved_spec.name != spec.name:
-            raise UsageError(f"{run_dir} is a run of {saved_spec.name!r}, not of {spec.name!r}")
-        return RunStart(run_dir, config_lib.override(saved_recipe, overrides), created,
-                        read_checkpoint_index(run_dir / "checkpoints"))
-    run_dir = Path(output) if output else default_run_dir(spec.name)
+    if not resume:
+        run_dir = Path(output) if output else default_run_dir(spec.name)
+        if run_dir.exists() and not run_dir.is_dir():
+            raise UsageError(f"--output {str(run_dir)!r} is a file, not a directory")
+        check_new(run_dir)
+        created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+        return RunStart(run_dir, config_lib.override(spec.recipe, overrides), created, None)
+    run_dir = Path(output) if output else latest_run_dir(spec.name)
+    saved_spec, saved_recipe, created = read_run_config(run_dir)
+    if saved_spec.name != spec.name:
+        raise UsageError(f"{run_dir} is a run of {saved_spec.name!r}, not of {spec.name!r}")
+    recipe = config_lib.override(saved_recipe, overrides)
+    for key in overrides:
+        old, new = getattr(saved_recipe, key), getattr(recipe, key)
+        if key not in RESUMABLE and new != old:
+            raise UsageError(f"--resume continues {run_dir} with its own recipe, so {key} stays "
+                             f"{old!r} (not {new!r}); only {' and '.join(RESUMABLE)} may change. "
+                             "Start a new run for other settings")
+    checkpoint = read_checkpoint_index(run_dir / "checkpoints")
+    if checkpoint and (run_dir / "metrics.json").is_file() and not _more_to_train(recipe,
+                                                                                  checkpoint):
+        raise UsageError(
+            f"{run_dir} is finished ({checkpoint['epoch']} epochs, "
+            f"{checkpoint.get('steps', '?')} steps); `zoo eval {run_dir}` evaluates it again, "
+            f"--resume with --epochs above {checkpoint['epoch']} trains it further")
+    return RunStart(run_dir, recipe, created, checkpoint)
+
+
+def check_new(run_dir: Path) -> None:
     if (run_dir / "config.json").exists():
         raise UsageError(
             f"{run_dir} already holds a run; pass --resume to continue it, or another --output"
         )
-    if run_dir.exists() and not run_dir.is_dir():
-        raise UsageError(f"--output {str(run_dir)!r} is a file, not a directory")
-    created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-    return RunStart(run_dir, config_lib.override(spec.recipe, overrides), created, None)
+
+
+def _more_to_train(recipe: config_lib.Recipe, checkpoint: dict[str, Any]) -> bool:
+    steps = checkpoint.get("steps")
+    return checkpoint["epoch"] < recipe.epochs and not (
+        recipe.max_steps and steps is not None and steps >= recipe.max_steps)
+
+
+@contextlib.contextmanager
+def locked(run_dir: Path):
+    """Holds a lock on `run_dir` (a hidden file beside it, locked with `flock`) while a run
+    writes into it: a second `zoo run` on the same directory is refused at once instead of
+    overwriting the first one's files. The lock ends with the process, however it ends."""
+    try:
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(run_dir.parent / f".{run_dir.name}.lock", "a+")
+    except OSError as error:
+        raise UsageError(f"cannot create run directory {str(run_dir)!r}: {error}") from None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(f"{run_dir} is in use by another zoo run; wait for it to end, or "
+                             "pass another --output") from None
+        yield
 
 
 def run(
@@ -81,9 +134,13 @@ def run(
     output: str | Path | None = None,
     resume: bool = False,
     verbose: int | str = "auto",
+    echo: Callable[[str], Any] | None = None,
 ) -> dict[str, Any]:
     """Trains `name` with its recipe plus `overrides`, evaluates on the test set once, and
-    writes the run directory. Returns the contents of `metrics.json`."""
+    writes the run directory. Returns the contents of `metrics.json`.
+
+    `verbose` is Keras' (0: silent, 1: progress bars, 2: a line per epoch); `echo`, if given,
+    receives one line per epoch (steps, seconds, every figure) from the runner itself."""
     spec = get_spec(name)
     begun = start(spec, dict(overrides or {}), output, resume)
     run_dir, recipe, checkpoint = begun.run_dir, begun.recipe, begun.checkpoint
@@ -92,36 +149,52 @@ def run(
     model = build_and_compile(spec, recipe, data.train_examples)
     record, initial_epoch = EpochRecord(), 0
     if checkpoint:
-        load_weights(model, run_dir / "checkpoints" / checkpoint["weights"])
+        load_weights(model, checked(run_dir / "checkpoints", checkpoint))
         record, initial_epoch = EpochRecord(**checkpoint["record"]), checkpoint["epoch"]
-    # Only now is it a run: a bad setting, missing data or a checkpoint that does not fit the
-    # settings leaves the run directory as it was.
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UsageError(f"cannot create run directory {str(run_dir)!r}: {error}") from None
-    write_json(run_dir / "config.json",
-               {"model": name, "created": begun.created, "config": recipe.to_dict()})
+    with locked(run_dir):
+        if not resume:
+            check_new(run_dir)  # again, now that no other run can be writing it
+        # Only now is it a run: a bad setting, missing data or a checkpoint that does not fit
+        # the settings leaves the run directory as it was.
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UsageError(f"cannot create run directory {str(run_dir)!r}: {error}") from None
+        write_json(run_dir / "config.json",
+                   {"model": name, "created": begun.created, "config": recipe.to_dict()})
+        return _train_and_test(spec, recipe, data, model, run_dir, checkpoint, record,
+                               initial_epoch, verbose, echo)
 
+
+def _train_and_test(spec, recipe, data, model, run_dir, checkpoint, record, initial_epoch,
+                    verbose, echo) -> dict[str, Any]:
     saver = EpochCheckpoint(run_dir / "checkpoints", record, checkpoint and checkpoint["best"])
-    callbacks = [EpochRecorder(record, recipe.batch_size, data.train_examples), saver,
-                 keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"))]
+    nonfinite = StopOnNonFiniteLoss()
+    callbacks = [EpochRecorder(record, recipe.batch_size, data.train_examples,
+                               planned_epochs(recipe, data), echo),
+                 saver, nonfinite, keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"))]
     started = datetime.now(timezone.utc)
     if initial_epoch < recipe.epochs and not _step_limit_reached(model, recipe):
         fit(model, data, recipe, callbacks, initial_epoch=initial_epoch, verbose=verbose)
+    if nonfinite.stopped_at is not None:
+        write_json(run_dir / "history.json", record.history)
+        kept = f"the best epoch's weights ({saver.best['weights']}) are kept in " \
+            f"{run_dir / 'checkpoints'}" if saver.best else "no epoch ended with a finite loss"
+        raise ZooError(f"training stopped at step {nonfinite.stopped_at}: the loss is no longer "
+                       f"a finite number; {kept}. Try a lower learning_rate or a clip_norm")
     steps_trained = int(model.optimizer.iterations.numpy())
     evaluated_epoch = record.epochs
     if recipe.restore_best and saver.best:
-        load_weights(model, run_dir / "checkpoints" / saver.best["weights"])
+        load_weights(model, checked(run_dir / "checkpoints", saver.best))
         evaluated_epoch = saver.best["epoch"]
     test = evaluate_test(spec, model, data, run_dir, verbose)
 
     atomic_write(run_dir / "model.keras", model.save)
     write_json(run_dir / "history.json", record.history)
-    plots.training_curves(record.history, run_dir / "curves.png", f"{name} ({run_dir.name})",
-                          evaluated_epoch)
+    plots.training_curves(record.history, run_dir / "curves.png",
+                          f"{spec.name} ({run_dir.name})", evaluated_epoch)
     metrics = {
-        "model": name,
+        "model": spec.name,
         "config": recipe.to_dict(),
         "params": count_params(model),
         "test": test,
@@ -129,6 +202,7 @@ def run(
         "epochs_trained": record.epochs,
         "steps_trained": steps_trained,
         "evaluated_epoch": evaluated_epoch,
+        "evaluated_weights": "best" if recipe.restore_best and saver.best else "last",
         "epoch_seconds": record.epoch_seconds,
         "train_seconds": record.train_seconds,
         "train_examples_per_second": _round(record.examples_per_second()),
@@ -142,6 +216,14 @@ def run(
     return metrics
 
 
+def planned_epochs(recipe: config_lib.Recipe, data) -> int:
+    """The epochs the run will end at: the recipe's, or fewer where `max_steps` ends it."""
+    if not recipe.max_steps:
+        return recipe.epochs
+    epoch_steps = data.steps_per_epoch or math.ceil(data.train_examples / recipe.batch_size)
+    return min(recipe.epochs, math.ceil(recipe.max_steps / epoch_steps))
+
+
 def load_run_model(run_dir: str | Path) -> tuple[ModelSpec, config_lib.Recipe, keras.Model]:
     """A run's spec, recipe and compiled model with its trained weights (or, if the run did
     not finish, its last checkpoint's)."""
@@ -152,7 +234,7 @@ def load_run_model(run_dir: str | Path) -> tuple[ModelSpec, config_lib.Recipe, k
         checkpoint = read_checkpoint_index(run_dir / "checkpoints")
         if checkpoint is None:
             raise ZooError(f"{run_dir} has neither model.keras nor a checkpoint to load")
-        weights = run_dir / "checkpoints" / checkpoint["weights"]
+        weights = checked(run_dir / "checkpoints", checkpoint)
     model = build_and_compile(spec, recipe)
     load_weights(model, weights)
     return spec, recipe, model

@@ -8,6 +8,7 @@ command line, bench and tests read these fields.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,21 @@ from typing import Any
 import numpy as np
 
 from zoo.config import Recipe
+
+
+def lazy(target: str) -> Callable[..., Any]:
+    """`"module:name"` as a callable that imports the module when it is first called.
+
+    A spec names its model, data and serving code this way, so reading the registry imports
+    no TensorFlow: the command line checks names, settings and inputs in a fraction of a
+    second, and loads TensorFlow only for work that needs it."""
+    module, _, name = target.partition(":")
+
+    def call(*args, **kwargs):
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__qualname__ = call.__name__ = f"lazy({target})"
+    return call
 
 
 @dataclass
@@ -49,6 +65,8 @@ class Comparison:
 class ModelSpec:
     """Everything the runner, the command line, the bench and the tests know of one model.
 
+    Fields that need TensorFlow are `lazy` callables: building a spec imports none of it.
+
     Attributes:
         name: the registry key, as typed on the command line.
         family: the folder under `zoo/models/` the model comes from; recorded in exports.
@@ -65,9 +83,11 @@ class ModelSpec:
         serving: (trained model, recipe, data directory or None) -> its export's `Serving`.
         serving_examples: (recipe, numpy Generator) -> {signature: {input: value}}, an
             example call of every signature (tests, bench).
-        predict: (loaded SavedModel, inputs as typed, options) -> one printable line per
-            input: `zoo predict`'s parser and presenter. `options` holds the command line's
-            `length`, `temperature` and `seed`.
+        check_inputs: (inputs as typed, options) -> None, raising `UsageError` or `DataError`
+            for inputs the model cannot take; runs before TensorFlow is loaded. `options` holds
+            the command line's `length`, `temperature`, `seed` and `invert`.
+        predict: (loaded SavedModel, inputs as typed, options) -> (one printable line per
+            input, notes on how inputs were read): `zoo predict`'s reader and presenter.
         search_space: recipe setting -> candidate values, for `zoo tune`.
         objective: (validation metric, "min" or "max") that `zoo tune` optimizes.
         evaluate: (trained model, `Datasets`) -> test figures, instead of the compiled
@@ -75,8 +95,8 @@ class ModelSpec:
             the state carried).
         report: (trained model, `Datasets`, run directory) -> extra test figures for
             `metrics.json`; may also draw pictures into the run directory.
-        sample: (trained model, prime, length, temperature, seed) -> text, for a model that
-            generates (`zoo sample`).
+        sample: (trained model, prime, length, temperature, seed, keep_case) -> (text, notes
+            on how the prime was read), for a model that generates (`zoo sample`).
         comparison: the tutorial code `zoo bench` runs beside the model; without one the
             model is benchmarked alone.
     """
@@ -96,10 +116,11 @@ class ModelSpec:
     example_batch: Callable[[Any, int, np.random.Generator], tuple[np.ndarray, np.ndarray]]
     serving: Callable[[Any, Any, Path | None], Serving]
     serving_examples: Callable[[Any, np.random.Generator], dict[str, dict[str, Any]]]
-    predict: Callable[[Any, list[str], dict[str, Any]], list[str]]
+    check_inputs: Callable[[list[str], dict[str, Any]], None]
+    predict: Callable[[Any, list[str], dict[str, Any]], tuple[list[str], list[str]]]
     search_space: dict[str, list] = field(default_factory=dict)
     objective: tuple[str, str] = ("val_loss", "min")
     evaluate: Callable[[Any, Any], dict[str, float]] | None = None
     report: Callable[[Any, Any, Path], dict[str, float]] | None = None
-    sample: Callable[[Any, str, int, float, int], str] | None = None
+    sample: Callable[..., tuple[str, list[str]]] | None = None
     comparison: Comparison | None = None

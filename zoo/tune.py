@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,9 +94,10 @@ class RecipeHyperModel(kt.HyperModel):
                    initial_epoch=initial_epoch, verbose=verbose)
 
 
-def _timed(tuner_class: type) -> type:
+def _timed(tuner_class: type, echo: Callable[[str], Any] | None) -> type:
     class Timed(tuner_class):
-        """Keeps each trial's wall time beside its keras-tuner state."""
+        """Keeps each trial's wall time beside its keras-tuner state, and reports each trial
+        as it ends (`echo`)."""
 
         def run_trial(self, trial, *args, **kwargs):
             start = time.perf_counter()
@@ -104,13 +106,29 @@ def _timed(tuner_class: type) -> type:
                        {"seconds": round(time.perf_counter() - start, 1)})
             return result
 
+        def on_trial_end(self, trial):
+            super().on_trial_end(trial)
+            if echo is not None:
+                metric, _ = self.hypermodel.spec.objective
+                values = ", ".join(f"{k}={v}" for k, v in _searched(trial).items())
+                score = "failed" if trial.score is None else f"{metric} {trial.score:.4f}"
+                echo(f"trial {int(trial.trial_id)} of at most {self.oracle.max_trials}: "
+                     f"{values}: {score}")
+
     Timed.__name__ = f"Timed{tuner_class.__name__}"
     return Timed
 
 
+def _searched(trial) -> dict[str, Any]:
+    return {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")}
+
+
 @dataclass
 class TrialRow:
-    trial_id: str
+    """One trial as the table, the plot and best_hparams.json show it: numbered as
+    keras-tuner numbers its folders (trial_00 is trial 0)."""
+
+    trial: int
     hparams: dict[str, Any]
     score: float | None
     seconds: float | None
@@ -120,8 +138,10 @@ def make_tuner(name: str, *, tuner: str = "bayesian", max_trials: int = 10,
                epochs: int | None = None, directory: str | Path | None = None,
                overwrite: bool = False, space: dict[str, str] | None = None,
                settings: dict[str, Any] | None = None,
-               data_dir: str | Path | None = None) -> kt.Tuner:
-    """A keras-tuner tuner over `name`'s search space; `settings` fix other recipe values."""
+               data_dir: str | Path | None = None,
+               echo: Callable[[str], Any] | None = None) -> kt.Tuner:
+    """A keras-tuner tuner over `name`'s search space; `settings` fix other recipe values;
+    `echo` receives a line as each trial ends."""
     spec = get_spec(name)
     if tuner not in TUNERS:
         raise UsageError(f"unknown tuner {tuner!r}; expected {', '.join(TUNERS)}")
@@ -139,10 +159,10 @@ def make_tuner(name: str, *, tuner: str = "bayesian", max_trials: int = 10,
                    directory=str(directory or Path("runs") / name / "tune"),
                    project_name=tuner, overwrite=overwrite, max_consecutive_failed_trials=1)
     if tuner == "hyperband":
-        found = _timed(kt.Hyperband)(hypermodel, max_epochs=recipe.epochs, **options)
+        found = _timed(kt.Hyperband, echo)(hypermodel, max_epochs=recipe.epochs, **options)
         found.oracle.max_trials = max_trials  # Hyperband has no cap of its own
         return found
-    return _timed(TUNERS[tuner])(hypermodel, max_trials=max_trials, **options)
+    return _timed(TUNERS[tuner], echo)(hypermodel, max_trials=max_trials, **options)
 
 
 def trial_rows(tuner: kt.Tuner) -> list[TrialRow]:
@@ -153,11 +173,9 @@ def trial_rows(tuner: kt.Tuner) -> list[TrialRow]:
         seconds_file = Path(tuner.get_trial_dir(trial.trial_id)) / SECONDS
         seconds = json.loads(seconds_file.read_text())["seconds"] if seconds_file.is_file() \
             else None
-        hparams = {k: v for k, v in trial.hyperparameters.values.items()
-                   if not k.startswith("tuner/")}
-        rows.append(TrialRow(trial.trial_id, hparams, trial.score, seconds))
+        rows.append(TrialRow(int(trial.trial_id), _searched(trial), trial.score, seconds))
     sign = 1 if direction == "min" else -1
-    return sorted(rows, key=lambda r: (r.score is None, sign * (r.score or 0), r.trial_id))
+    return sorted(rows, key=lambda r: (r.score is None, sign * (r.score or 0), r.trial))
 
 
 def summarize(tuner: kt.Tuner) -> tuple[list[TrialRow], Path]:
@@ -172,7 +190,7 @@ def summarize(tuner: kt.Tuner) -> tuple[list[TrialRow], Path]:
         raise ZooError(f"no trial of the search in {project} has finished yet")
     best = scored[0]
     recipe = tuner.hypermodel.trial_recipe(
-        tuner.oracle.trials[best.trial_id].hyperparameters.copy())
+        {int(k): t for k, t in tuner.oracle.trials.items()}[best.trial].hyperparameters.copy())
     defaults = spec.recipe.to_dict()
     write_json(project / BEST, {
         "model": spec.name,
@@ -180,26 +198,10 @@ def summarize(tuner: kt.Tuner) -> tuple[list[TrialRow], Path]:
         # what every trial had besides (--set, --epochs), so --hparams retrains the same model
         "settings": {key: value for key, value in recipe.to_dict().items()
                      if key not in tuner.hypermodel.space and value != defaults[key]},
-        "objective": metric, "score": best.score, "trial": best.trial_id,
+        "objective": metric, "score": best.score, "trial": best.trial,
         "trials": len(rows),
     })
-    by_id = sorted(scored, key=lambda r: int(r.trial_id))
-    plots.search_progress([r.score for r in by_id], metric, direction,
+    by_id = sorted(scored, key=lambda r: r.trial)
+    plots.search_progress([r.trial for r in by_id], [r.score for r in by_id], metric, direction,
                           project / "search.png", f"{spec.name}: {project.name} search")
     return rows, project / BEST
-
-
-def read_hparams(path: str | Path, name: str) -> dict[str, Any]:
-    """The settings in a best_hparams.json written for `name`: the searched values and the
-    fixed settings the search ran with."""
-    try:
-        saved = json.loads(Path(path).read_text())
-        hparams, model = {**saved.get("settings", {}), **saved["hparams"]}, saved["model"]
-        if not isinstance(saved["hparams"], dict):
-            raise TypeError("hparams is not a mapping")
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise UsageError(f"--hparams {str(path)!r} is not a best_hparams.json ({error})") \
-            from None
-    if model != name:
-        raise UsageError(f"--hparams {str(path)!r} was searched for {model}, not for {name}")
-    return hparams

@@ -8,12 +8,12 @@ before it is read.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from zoo.errors import DataError
+from zoo.io import sha256_of
 
 ENV_VAR = "ZOO_DATA_DIR"
 MANIFEST = "SHA256SUMS"
@@ -25,7 +25,9 @@ class DataFile:
 
     path: Path
     sha256: str
-    source: str  # "data directory" or "download"
+    source: str  # "data directory", "download" or "path"
+    file: str  # its path within a data directory, else its file name
+
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path | None:
@@ -36,16 +38,10 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path | None:
     path = Path(chosen).expanduser()
     if not path.is_dir():
         where = "--data-dir" if data_dir is not None else ENV_VAR
-        raise DataError(f"data directory {str(path)!r} (from {where}) is not a directory")
+        relative = "" if path.is_absolute() else f", relative to {Path.cwd()}"
+        raise DataError(f"data directory {str(path)!r} (from {where}{relative}) is not a "
+                        "directory")
     return path
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def find_local(data_dir: Path | None, relative: str) -> DataFile | None:
@@ -73,7 +69,7 @@ def find_local(data_dir: Path | None, relative: str) -> DataFile | None:
                 f"{path} has sha256 {actual} but {manifest} lists {expected}; "
                 "the file is corrupt or was replaced"
             )
-    return DataFile(path=path, sha256=actual, source="data directory")
+    return DataFile(path=path, sha256=actual, source="data directory", file=relative)
 
 
 def read_manifest(manifest: Path) -> dict[str, str]:
@@ -97,17 +93,22 @@ def read_manifest(manifest: Path) -> dict[str, str]:
 
 def download(fname: str, origin: str, file_hash: str, *, data_dir: Path | None,
              relative: str) -> DataFile:
-    """Keras' download and cache (`~/.keras/datasets`), with one clear error when offline."""
+    """Keras' download and cache (`~/.keras/datasets`), with one clear error when offline.
+    With a data directory given, the data comes from it alone: a file it lacks is an error,
+    not a download."""
+    if data_dir is not None:
+        raise DataError(f"{data_dir / relative} does not exist: the data directory must hold "
+                        f"it (without --data-dir and {ENV_VAR}, zoo downloads it from {origin})")
     import keras
 
     try:
         path = Path(keras.utils.get_file(fname=fname, origin=origin, file_hash=file_hash))
     except Exception as error:  # keras wraps every network failure in a bare Exception
-        looked = f"{data_dir / relative} does not exist" if data_dir else f"{ENV_VAR} is not set"
         reason = " ".join(str(error).split())[:200]
         raise DataError(
-            f"cannot get {relative}: {looked}, and downloading {origin} failed ({reason}); "
+            f"cannot get {relative}: no data directory was given, and downloading {origin} "
+            f"failed ({reason}); "
             f"either go online, or pass --data-dir (or set {ENV_VAR}) to a folder holding "
             f"{relative}"
         ) from None
-    return DataFile(path=path, sha256=sha256_of(path), source="download")
+    return DataFile(path=path, sha256=sha256_of(path), source="download", file=fname)

@@ -172,6 +172,7 @@ def load(recipe: HeldOutRecipe, data_dir) -> Datasets:
     (x_train, y_train), (x_test, y_test) = process(
         read_raw(found.path), recipe.vocab_size, recipe.sequence_length
     )
-    info = {"dataset": "imdb", "path": str(found.path), "sha256": found.sha256,
+    info = {"dataset": "imdb", "path": str(found.path), "file": found.file,
+            "sha256": found.sha256,
             "source": found.source}
     return array_datasets(x_train, y_train, x_test, y_test, recipe, info)

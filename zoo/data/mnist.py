@@ -8,9 +8,9 @@ Validation is held out from the end of the 60,000 training images.
 from __future__ import annotations
 
 import zipfile
+import zlib
 
 import numpy as np
-import tensorflow as tf
 
 from zoo.config import HeldOutRecipe
 from zoo.data.files import DataFile, download, find_local
@@ -34,7 +34,7 @@ def read(path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {key: f[key] for key in ("x_train", "y_train", "x_test", "y_test")}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as error:
         raise DataError(f"{path} is not a readable MNIST .npz file ({error})") from None
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
@@ -54,6 +54,8 @@ def random_shift(pixels: int):
     """`shift(image, seed)` moves an image by up to `pixels` rows and columns, filling with
     background (0); the same seed gives the same shift."""
 
+    import tensorflow as tf
+
     def shift(image, seed):
         padded = tf.pad(image, [[pixels, pixels], [pixels, pixels]])
         return tf.image.stateless_random_crop(padded, tf.shape(image), seed=seed)
@@ -65,7 +67,8 @@ def load(recipe: HeldOutRecipe, data_dir) -> Datasets:
     """Pipelines for a recipe; one with `shift_pixels` > 0 randomly shifts training images."""
     found = locate(data_dir)
     arrays = read(found.path)
-    info = {"dataset": "mnist", "path": str(found.path), "sha256": found.sha256,
+    info = {"dataset": "mnist", "path": str(found.path), "file": found.file,
+            "sha256": found.sha256,
             "source": found.source}
     shift_pixels = getattr(recipe, "shift_pixels", 0)
     augment = random_shift(shift_pixels) if shift_pixels else None

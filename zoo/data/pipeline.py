@@ -1,16 +1,19 @@
-"""The one place where in-memory arrays become `tf.data` pipelines."""
+"""The one place where in-memory arrays become `tf.data` pipelines. TensorFlow is imported
+only when a pipeline is built: the data modules locate and check files without it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import tensorflow as tf
 
 from zoo.config import HeldOutRecipe
 from zoo.errors import UsageError
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 
 @dataclass
@@ -53,7 +56,12 @@ def array_datasets(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
     `augment(x, seed)`, if given, maps each training input (never validation or test) with a
     stateless random op seeded by `seed`, a (2,) int64 tensor.
     """
+    import tensorflow as tf
+
     (x_fit, y_fit), (x_val, y_val) = split_validation(x_train, y_train, recipe.validation_split)
+    if recipe.batch_size > len(x_fit):
+        raise UsageError(f"batch_size={recipe.batch_size} is larger than the {len(x_fit):,} "
+                         "training examples; expected at most that many")
     train = (
         tf.data.Dataset.from_tensor_slices((x_fit, y_fit))
         .cache()
@@ -79,6 +87,8 @@ def array_datasets(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
 
 
 def _evaluation(x: np.ndarray, y: np.ndarray, batch_size: int) -> tf.data.Dataset:
+    import tensorflow as tf
+
     return (
         tf.data.Dataset.from_tensor_slices((x, y))
         .batch(batch_size)

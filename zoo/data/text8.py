@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import tensorflow as tf
 
 from zoo.data.files import DataFile, download, find_local, sha256_of
 from zoo.data.pipeline import Datasets
 from zoo.errors import DataError, UsageError
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 ALPHABET = " abcdefghijklmnopqrstuvwxyz"  # ids 0-26
 VOCAB = len(ALPHABET)
@@ -62,7 +65,7 @@ def locate(corpus: str, data_dir: Path | None) -> DataFile:
     against its manifest), else, for "text8", keras' cached download."""
     path = Path(corpus).expanduser()
     if path.is_file():
-        return DataFile(path=path, sha256=sha256_of(path), source="path")
+        return DataFile(path=path, sha256=sha256_of(path), source="path", file=path.name)
     for relative in (f"{TEXT_FOLDER}/{corpus}", f"{TEXT_FOLDER}/{corpus}.zip"):
         found = find_local(data_dir, relative)
         if found:
@@ -151,6 +154,8 @@ def segment_batches(train: np.ndarray, batch_size: int, unrollings: int) -> tf.d
     Each batch is sliced in the graph from one (batch_size, segment) tensor: a Python
     generator behind `from_generator` cost a fifth of a small model's training step.
     """
+    import tensorflow as tf
+
     segment = len(train) // batch_size
     rows = tf.constant(train[: segment * batch_size].reshape(batch_size, segment), tf.int32)
     steps = (segment - 2) // unrollings
@@ -166,12 +171,16 @@ def segment_batches(train: np.ndarray, batch_size: int, unrollings: int) -> tf.d
 def stream_chunks(ids: np.ndarray, chunk: int = STREAM_CHUNK) -> tf.data.Dataset:
     """A stream as consecutive (bigrams, targets) chunks of shape (1, <= chunk), in order,
     for scoring with the state carried from one to the next."""
+    import tensorflow as tf
+
     ids = ids.astype(np.int32)
     pairs = tf.data.Dataset.from_tensor_slices((bigram_ids(ids[:-1]), ids[2:]))
     return pairs.batch(chunk).map(lambda x, y: (x[None], y[None]))
 
 
 def load(recipe, data_dir: Path | None) -> Datasets:
+    import tensorflow as tf
+
     found = locate(recipe.corpus, data_dir)
     ids = encode_bytes(read_bytes(found.path), recipe.clean_text, str(found.path))
     min_train = recipe.batch_size * (recipe.unrollings + 2)
@@ -188,6 +197,7 @@ def load(recipe, data_dir: Path | None) -> Datasets:
         steps_per_epoch=recipe.steps_per_epoch,
         info={
             "corpus": str(found.path),
+            "file": found.file,
             "sha256": found.sha256,
             "source": found.source,
             "characters": int(len(ids)),

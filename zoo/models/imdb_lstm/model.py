@@ -122,3 +122,11 @@ def build(recipe) -> StackedLSTMClassifier:
         units=recipe.units,
         dropout=recipe.dropout,
     )
+
+
+def loss() -> keras.losses.Loss:
+    return keras.losses.BinaryCrossentropy()
+
+
+def metrics() -> list:
+    return [keras.metrics.BinaryAccuracy(name="accuracy")]

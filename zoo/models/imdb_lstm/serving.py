@@ -4,6 +4,8 @@ review text.
     serving_default  token_ids int32 (batch, 80)  -> probability (batch,)
     predict_text     text string (batch,)         -> probability (batch,)
     tokenize         text string (batch,)         -> token_ids (batch, 80)
+
+`zoo predict` checks its inputs first without TensorFlow (`inputs.py`), then reads them here.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.data import imdb
-from zoo.errors import UsageError
+from zoo.models.imdb_lstm.inputs import shown, words
 from zoo.serving import check_shape
 from zoo.spec import Serving
 
@@ -34,6 +36,12 @@ def review_serving(model: keras.Model, recipe, data_dir: Path | None) -> Serving
         tf.TensorSpec((None, recipe.sequence_length), tf.int32, name="token_ids")])
     def serving_default(token_ids):
         token_ids = check_shape(token_ids, (None, recipe.sequence_length), "token_ids")
+        # an out-of-range id would be read as another word (a negative one wraps around)
+        in_range = tf.debugging.assert_equal(
+            tf.reduce_all((token_ids >= 0) & (token_ids < recipe.vocab_size)), True,
+            message=f"token_ids must be word ids from 0 to {recipe.vocab_size - 1}")
+        with tf.control_dependencies([in_range]):
+            token_ids = tf.identity(token_ids)
         return {"probability": model(token_ids, training=False)[:, 0]}
 
     @tf.function(input_signature=[tf.TensorSpec((None,), tf.string, name="text")])
@@ -59,11 +67,42 @@ def serving_examples(recipe, rng: np.random.Generator) -> dict[str, dict[str, An
             "tokenize": {"text": texts}}
 
 
-def predict_reviews(loaded, inputs: list[str], options: dict[str, Any]) -> list[str]:
-    """`zoo predict`: each review's probability of being positive, and the review."""
-    for text in inputs:  # every input is checked before any is run
-        if not text.strip():
-            raise UsageError("review text '' is empty; expected the words of a review")
-    probabilities = loaded.signatures["predict_text"](text=tf.constant(inputs))["probability"]
-    return [f"{p:.4f} {'positive' if p >= 0.5 else 'negative'}: {text}"
-            for p, text in zip(probabilities.numpy(), inputs)]
+def predict_reviews(loaded, inputs: list[str], options: dict[str, Any]
+                    ) -> tuple[list[str], list[str]]:
+    """`zoo predict`: each review's probability of being positive, how many of its words the
+    model read and knew, and notes where that makes the figure weak. A review longer than the
+    model's window is judged by its last words, or with `options["read_all"]` by the mean over
+    consecutive windows that cover it all."""
+    signatures = loaded.signatures
+    tokens = signatures["tokenize"](text=tf.constant(inputs))["token_ids"].numpy()
+    window = tokens.shape[1]
+    probabilities = signatures["serving_default"](token_ids=tf.constant(tokens))["probability"]
+    lines, notes = [], []
+    for text, ids, p in zip(inputs, tokens, probabilities.numpy()):
+        count = len(words(text))
+        read = min(count, window)
+        known = int(np.sum(ids >= imdb.INDEX_FROM))
+        detail = f"{known} of {read} words known"
+        if count > window:
+            if options.get("read_all"):
+                p = _mean_over_windows(signatures, words(text), window)
+                detail += f"; mean over {-(-count // (window - 1))} windows of all {count} words"
+            else:
+                detail += f"; read the last {read} of {count} words"
+                notes.append(f"{shown(text)} has {count} words; the model read its last "
+                             f"{read} (--read-all averages over windows covering them all)")
+        if known == 0:
+            notes.append(f"{shown(text)}: none of its words is in the model's vocabulary, so "
+                         f"{p:.4f} says nothing about it")
+        label = "positive" if p >= 0.5 else "negative"
+        lines.append(f"{p:.4f} {label}: {shown(text)} ({detail})")
+    return lines, notes
+
+
+def _mean_over_windows(signatures, review_words: list[str], window: int) -> float:
+    """The mean probability over consecutive pieces of `window - 1` words, each read as a
+    whole review (a start id, then its words), as the training data was made."""
+    size = window - 1
+    pieces = [" ".join(review_words[i:i + size]) for i in range(0, len(review_words), size)]
+    ids = signatures["tokenize"](text=tf.constant(pieces))["token_ids"]
+    return float(np.mean(signatures["serving_default"](token_ids=ids)["probability"].numpy()))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import keras
+from zoo.models.imdb_lstm import recipe
+from zoo.models.imdb_lstm.inputs import check_reviews
+from zoo.spec import Comparison, ModelSpec, lazy
 
-from zoo.data import imdb
-from zoo.models.imdb_lstm import recipe, serving, tutorial
-from zoo.models.imdb_lstm.model import build
-from zoo.spec import Comparison, ModelSpec
+MODEL = "zoo.models.imdb_lstm.model"
+SERVING = "zoo.models.imdb_lstm.serving"
 
 
 def example_batch(recipe, batch_size, rng):
@@ -24,15 +24,16 @@ SPEC = ModelSpec(
     recipe=recipe.ImdbLstmRecipe(),
     smoke=recipe.SMOKE,
     params=recipe.PARAMS,
-    build_model=build,
-    load_data=imdb.load,
-    loss=keras.losses.BinaryCrossentropy,
-    metrics=lambda: [keras.metrics.BinaryAccuracy(name="accuracy")],
+    build_model=lazy(f"{MODEL}:build"),
+    load_data=lazy("zoo.data.imdb:load"),
+    loss=lazy(f"{MODEL}:loss"),
+    metrics=lazy(f"{MODEL}:metrics"),
     example_batch=example_batch,
-    serving=serving.review_serving,
-    serving_examples=serving.serving_examples,
-    predict=serving.predict_reviews,
+    serving=lazy(f"{SERVING}:review_serving"),
+    serving_examples=lazy(f"{SERVING}:serving_examples"),
+    check_inputs=check_reviews,
+    predict=lazy(f"{SERVING}:predict_reviews"),
     search_space=recipe.SEARCH_SPACE,
     objective=("val_accuracy", "max"),
-    comparison=Comparison(tutorial.bench_loop, window_steps=20),
+    comparison=Comparison(lazy("zoo.models.imdb_lstm.tutorial:bench_loop"), window_steps=20),
 )

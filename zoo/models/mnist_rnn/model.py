@@ -6,10 +6,10 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from zoo.models.mnist_rnn.recipe import COLUMNS, ROWS
 from zoo.models.recurrence import lstm_gates, scan_in_chunks
 
 LAYERS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
-ROWS = COLUMNS = 28
 MAX_CHUNK = 4  # rows unrolled per loop iteration
 
 
@@ -137,3 +137,11 @@ def build(recipe) -> RowSequenceClassifier:
     """The model of a `MnistRnnRecipe`."""
     return RowSequenceClassifier(cell=recipe.cell, units=recipe.units,
                                  input_projection=recipe.input_projection)
+
+
+def loss() -> keras.losses.Loss:
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def metrics() -> list:
+    return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]

@@ -7,6 +7,7 @@ import dataclasses
 from zoo.config import HeldOutRecipe, require
 
 CELLS = ("lstm", "gru")
+ROWS = COLUMNS = 28  # an image is read as 28 rows of 28 pixels
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,7 +13,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.errors import DataError, UsageError
+from zoo.errors import DataError
+from zoo.models.mnist_rnn.inputs import ACCEPTED, read_array
 from zoo.serving import check_shape
 from zoo.spec import Serving
 
@@ -33,38 +34,51 @@ def serving_examples(recipe, rng: np.random.Generator) -> dict[str, dict[str, An
     return {"serving_default": {"images": rng.integers(0, 256, (3, 28, 28)).tolist()}}
 
 
-def predict_digits(loaded, inputs: list[str], options: dict[str, Any]) -> list[str]:
-    """`zoo predict`: each image's digit and its probability."""
-    images = np.stack([read_digit(Path(image)) for image in inputs])
-    result = loaded.signatures["serving_default"](images=tf.constant(images))
-    return [f"{digit} (probability {p[digit]:.4f}): {image}" for digit, p, image
-            in zip(result["class"].numpy(), result["probabilities"].numpy(), inputs)]
+def predict_digits(loaded, inputs: list[str], options: dict[str, Any]
+                   ) -> tuple[list[str], list[str]]:
+    """`zoo predict`: each image's digit and its probability, one line per image (a stacked
+    .npy array gives one per image in it). Images are read as MNIST draws them, a light digit
+    on a dark background: a dark-on-light image is inverted, and another size is resized, each
+    with a note; `options["invert"]` ("auto", "yes" or "no") overrides the inversion."""
+    images, names, notes = [], [], []
+    for name in inputs:
+        read, read_notes = read_images(Path(name), options.get("invert", "auto"))
+        images.append(read)
+        notes += read_notes
+        names += [name] if len(read) == 1 else [f"{name}[{i}]" for i in range(len(read))]
+    result = loaded.signatures["serving_default"](images=tf.constant(np.concatenate(images)))
+    lines = [f"{digit} (probability {p[digit]:.4f}): {name}" for digit, p, name
+             in zip(result["class"].numpy(), result["probabilities"].numpy(), names)]
+    return lines, notes
 
 
-def read_digit(path: Path) -> np.ndarray:
-    """A 28x28 uint8 image, white digit on black as MNIST, from a .npy array or an image file
-    (PNG, JPEG, GIF, BMP; colour is turned to grey, other sizes resized to 28x28)."""
-    accepted = "a PNG/JPEG/GIF/BMP image or a .npy array of 28x28 pixels"
-    if not path.is_file():
-        raise UsageError(f"image {str(path)!r} does not exist; expected {accepted}")
+def read_images(path: Path, invert: str = "auto") -> tuple[np.ndarray, list[str]]:
+    """(N, 28, 28) uint8 images, white digit on black as MNIST, from a .npy array or an image
+    file (colour turned to grey, another size resized), and notes on what was changed."""
+    notes = []
     if path.suffix.lower() == ".npy":
+        images = read_array(path)
+    else:
         try:
-            image = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as error:
-            raise DataError(f"{path} is not a readable .npy array ({error})") from None
-        if image.shape != (28, 28):
-            raise DataError(f"{path} holds an array of shape {image.shape}; expected (28, 28)")
-        if image.dtype != np.uint8:
-            if not (np.issubdtype(image.dtype, np.floating) and 0 <= image.min()
-                    and image.max() <= 1):
-                raise DataError(f"{path} holds {image.dtype} values; expected uint8 pixels "
-                                "(0-255) or floats in [0, 1]")
-            image = np.round(image * 255).astype(np.uint8)
-        return image
-    try:
-        decoded = tf.io.decode_image(path.read_bytes(), channels=1, expand_animations=False)
-    except tf.errors.InvalidArgumentError:
-        raise DataError(f"{path} is not {accepted}") from None
-    if decoded.shape[:2] != (28, 28):
-        decoded = tf.image.resize(decoded, (28, 28), antialias=True)
-    return np.asarray(tf.cast(tf.round(decoded[:, :, 0]), tf.uint8))
+            decoded = tf.io.decode_image(path.read_bytes(), channels=1, expand_animations=False)
+        except tf.errors.InvalidArgumentError:
+            raise DataError(f"{path} is not {ACCEPTED}") from None
+        height, width = decoded.shape[:2]
+        if (height, width) != (28, 28):
+            decoded = tf.image.resize(decoded, (28, 28), antialias=True)
+            notes.append(f"{path} is {width}x{height} pixels; resized to 28x28"
+                         + ("" if height == width else ", which changes its proportions"))
+        images = np.asarray(tf.cast(tf.round(decoded[:, :, 0]), tf.uint8))[None]
+    dark_on_light = [bool(np.median(border(image)) > 127) for image in images]
+    if invert == "yes" or (invert == "auto" and any(dark_on_light)):
+        flip = [True] * len(images) if invert == "yes" else dark_on_light
+        images = np.where(np.array(flip)[:, None, None], 255 - images, images).astype(np.uint8)
+        if invert == "auto":
+            notes.append(f"{path}: {sum(flip)} of {len(images)} images look dark on a light "
+                         "background; inverted to MNIST's light on dark (--invert no keeps them)")
+    return images, notes
+
+
+def border(image: np.ndarray) -> np.ndarray:
+    """The pixels of an image's outermost rows and columns: its background."""
+    return np.concatenate([image[0], image[-1], image[1:-1, 0], image[1:-1, -1]])

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import functools
+from zoo.models.mnist_rnn import recipe
+from zoo.models.mnist_rnn.inputs import check_images
+from zoo.models.mnist_rnn.recipe import COLUMNS, ROWS
+from zoo.spec import Comparison, ModelSpec, lazy
 
-import keras
-
-from zoo.data import mnist
-from zoo.models.mnist_rnn import recipe, report, serving, tutorial
-from zoo.models.mnist_rnn.model import COLUMNS, ROWS, build
-from zoo.spec import Comparison, ModelSpec
-
+MODEL = "zoo.models.mnist_rnn.model"
+SERVING = "zoo.models.mnist_rnn.serving"
 TUTORIAL_MNIST = "~0.97 on the first 128 test images (TF1 tutorial)"
 
 
@@ -20,6 +18,8 @@ def example_batch(recipe, batch_size, rng):
 
 
 def mnist_spec(name: str, cell: str, input_projection: bool) -> ModelSpec:
+    report = lazy("zoo.models.mnist_rnn.report:digit_report")
+    tutorial = lazy("zoo.models.mnist_rnn.tutorial:TutorialLoop")
     return ModelSpec(
         name=name,
         family="mnist_rnn",
@@ -29,18 +29,19 @@ def mnist_spec(name: str, cell: str, input_projection: bool) -> ModelSpec:
         recipe=recipe.MnistRnnRecipe(cell=cell, input_projection=input_projection),
         smoke=recipe.SMOKE,
         params=recipe.PARAMS[cell],
-        build_model=build,
-        load_data=mnist.load,
-        loss=lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=lambda: [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        build_model=lazy(f"{MODEL}:build"),
+        load_data=lazy("zoo.data.mnist:load"),
+        loss=lazy(f"{MODEL}:loss"),
+        metrics=lazy(f"{MODEL}:metrics"),
         example_batch=example_batch,
-        serving=serving.digit_serving,
-        serving_examples=serving.serving_examples,
-        predict=serving.predict_digits,
-        report=functools.partial(report.digit_report, title=name),
+        serving=lazy(f"{SERVING}:digit_serving"),
+        serving_examples=lazy(f"{SERVING}:serving_examples"),
+        check_inputs=check_images,
+        predict=lazy(f"{SERVING}:predict_digits"),
+        report=lambda model, data, run_dir: report(model, data, run_dir, title=name),
         search_space=recipe.SEARCH_SPACE,
         objective=("val_accuracy", "max"),
-        comparison=Comparison(tutorial.bench_loop(cell), window_steps=40),
+        comparison=Comparison(lambda data_dir: tutorial(cell, data_dir), window_steps=40),
     )
 
 

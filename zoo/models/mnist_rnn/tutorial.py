@@ -108,7 +108,3 @@ class TutorialLoop:
         predict = tf.function(lambda x: tf.argmax(self.logits(x), 1))
         return lambda: predict(x)
 
-
-def bench_loop(cell: str):
-    """(data directory) -> the tutorial's loop for `cell`, for `zoo bench`."""
-    return lambda data_dir: TutorialLoop(cell, data_dir)

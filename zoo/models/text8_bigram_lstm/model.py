@@ -133,3 +133,13 @@ def build(recipe) -> BigramLanguageModel:
     """The model of a `BigramLstmRecipe`; its stream has the recipe's batch size."""
     return BigramLanguageModel(embedding_dim=recipe.embedding_dim, units=recipe.units,
                                dropout=recipe.dropout, stream_batch_size=recipe.batch_size)
+
+
+def loss() -> keras.losses.Loss:
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def metrics() -> list:
+    from zoo.models.text8_bigram_lstm.metrics import Perplexity
+
+    return [Perplexity()]

@@ -3,22 +3,24 @@ characters, the same graph for `zoo sample` and the exported `sample` signature.
 
 from __future__ import annotations
 
-import math
-
 import tensorflow as tf
 
-from zoo.data.text8 import BYTE_TO_ID, VOCAB, bigram_ids, decode, encode
-from zoo.errors import UsageError
+from zoo.data.text8 import BYTE_TO_ID, VOCAB, bigram_ids, decode
+from zoo.models.text8_bigram_lstm.inputs import check_sampling, read_prime
 from zoo.models.text8_bigram_lstm.model import BigramLanguageModel
 
 
 def context_ids(text):
-    """Character ids (int32) of a scalar string tensor of `[a-z ]`, checked inside the graph.
-    A one-character text is read as following a space: the first bigram needs two."""
+    """Character ids (int32) of a scalar string tensor of `[a-z ]`, checked inside the graph
+    before anything reads them. A one-character text is read as following a space: the first
+    bigram needs two."""
     byte_to_id = tf.constant(list(BYTE_TO_ID), tf.int32)
     ids = tf.gather(byte_to_id, tf.cast(tf.io.decode_raw(text, tf.uint8), tf.int32))
-    tf.debugging.assert_greater(tf.size(ids), 0, message="the text is empty")
-    tf.debugging.assert_less(ids, VOCAB, message="the text has characters outside [a-z ]")
+    checks = [tf.debugging.assert_greater(tf.size(ids), 0, message="the text is empty"),
+              tf.debugging.assert_less(ids, VOCAB,
+                                       message="the text has characters outside [a-z ]")]
+    with tf.control_dependencies(checks):
+        ids = tf.identity(ids)
     return tf.cond(tf.size(ids) > 1, lambda: ids, lambda: tf.concat([[0], ids], 0))
 
 
@@ -39,24 +41,6 @@ def sample_ids(model, context, length, temperature, seed):
     return sampled.stack()
 
 
-MAX_SAMPLE = 1_000_000
-
-
-def check_sampling(prime: str, length: int, temperature: float, seed: int) -> None:
-    """Refuses sampling arguments that `sample` (and the exported `sample` signature) cannot
-    take, naming the value and what is accepted."""
-    if not prime:
-        raise UsageError("prime '' is empty; expected at least one character of [a-z ]")
-    encode(prime)
-    if not 1 <= length <= MAX_SAMPLE:
-        raise UsageError(f"length {length} is not accepted; expected an integer from 1 to "
-                         f"{MAX_SAMPLE:,}")
-    if not (temperature > 0 and math.isfinite(temperature)):
-        raise UsageError(f"temperature {temperature} is not accepted; expected a number > 0")
-    if not 0 <= seed < 2**31:
-        raise UsageError(f"seed {seed} is not accepted; expected an integer from 0 to 2**31 - 1")
-
-
 def sample(model: BigramLanguageModel, prime: str, length: int, temperature: float = 1.0,
            seed: int = 1) -> str:
     """`prime` followed by `length` sampled characters; the same seed gives the same text."""
@@ -64,3 +48,11 @@ def sample(model: BigramLanguageModel, prime: str, length: int, temperature: flo
     ids = sample_ids(model, context_ids(tf.constant(prime)), tf.constant(length, tf.int32),
                      tf.constant(temperature, tf.float32), tf.constant(seed, tf.int32))
     return prime + decode(ids.numpy())
+
+
+def sample_text(model: BigramLanguageModel, prime: str, length: int, temperature: float,
+                seed: int, keep_case: bool = False) -> tuple[str, list[str]]:
+    """`zoo sample`: `sample` from the prime as the model reads it (lowercased unless
+    `keep_case`), and a note when that differs from the one given."""
+    read, note = read_prime(prime, keep_case)
+    return sample(model, read, length, temperature, seed), [note] if note else []

@@ -16,7 +16,8 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.data import text8
-from zoo.models.text8_bigram_lstm.sampling import check_sampling, context_ids, sample_ids
+from zoo.models.text8_bigram_lstm.inputs import MAX_SAMPLE, read_prime
+from zoo.models.text8_bigram_lstm.sampling import context_ids, sample_ids
 from zoo.spec import Serving
 
 
@@ -40,8 +41,18 @@ def text_serving(model: keras.Model, recipe, data_dir: Path | None) -> Serving:
         tf.TensorSpec((), tf.float32, name="temperature"), tf.TensorSpec((), tf.int32, name="seed"),
     ])
     def sample(prime, length, temperature, seed):
-        tf.debugging.assert_positive(length, message="length must be at least 1")
-        tf.debugging.assert_positive(temperature, message="temperature must be above 0")
+        # checked before anything reads them, as `zoo sample` checks them
+        checks = [
+            tf.debugging.assert_positive(length, message="length must be at least 1"),
+            tf.debugging.assert_less_equal(length, MAX_SAMPLE,
+                                           message=f"length must be at most {MAX_SAMPLE}"),
+            tf.debugging.assert_equal(tf.math.is_finite(temperature) & (temperature > 0), True,
+                                      message="temperature must be a finite number above 0"),
+            tf.debugging.assert_non_negative(seed, message="seed must be 0 or more"),
+        ]
+        with tf.control_dependencies(checks):
+            length, temperature, seed = (tf.identity(length), tf.identity(temperature),
+                                         tf.identity(seed))
         ids = sample_ids(model, context_ids(prime), length, temperature, seed)
         return {"text": prime + tf.strings.reduce_join(tf.gather(alphabet, ids))}
 
@@ -53,12 +64,18 @@ def serving_examples(recipe, rng: np.random.Generator) -> dict[str, dict[str, An
             "sample": {"prime": "the ", "length": 30, "temperature": 0.8, "seed": 5}}
 
 
-def predict_samples(loaded, inputs: list[str], options: dict[str, Any]) -> list[str]:
-    """`zoo predict`: each prime followed by `length` sampled characters."""
-    length, temperature, seed = options["length"], options["temperature"], options["seed"]
-    for prime in inputs:  # every input is checked before any is run
-        check_sampling(prime, length, temperature, seed)
-    return [loaded.signatures["sample"](prime=tf.constant(prime), length=tf.constant(length),
-                                        temperature=tf.constant(temperature, tf.float32),
-                                        seed=tf.constant(seed))["text"].numpy().decode()
-            for prime in inputs]
+def predict_samples(loaded, inputs: list[str], options: dict[str, Any]
+                    ) -> tuple[list[str], list[str]]:
+    """`zoo predict`: each prime (lowercased, with a note, unless `options["keep_case"]`)
+    followed by `length` sampled characters."""
+    primes, notes = [], []
+    for prime in inputs:
+        read, note = read_prime(prime, options.get("keep_case", False))
+        primes.append(read)
+        notes += [note] if note else []
+    sample = loaded.signatures["sample"]
+    lines = [sample(prime=tf.constant(prime), length=tf.constant(options["length"]),
+                    temperature=tf.constant(options["temperature"], tf.float32),
+                    seed=tf.constant(options["seed"]))["text"].numpy().decode()
+             for prime in primes]
+    return lines, notes

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import keras
-
 from zoo.config import override
 from zoo.data import text8
-from zoo.models.text8_bigram_lstm import recipe, sampling, scoring, serving, tutorial
-from zoo.models.text8_bigram_lstm.metrics import Perplexity
-from zoo.models.text8_bigram_lstm.model import build
-from zoo.spec import Comparison, ModelSpec
+from zoo.models.text8_bigram_lstm import recipe
+from zoo.models.text8_bigram_lstm.inputs import check_primes
+from zoo.spec import Comparison, ModelSpec, lazy
+
+PACKAGE = "zoo.models.text8_bigram_lstm"
 
 
 def example_batch(recipe, batch_size, rng):
@@ -19,6 +18,7 @@ def example_batch(recipe, batch_size, rng):
 
 # The language model is compared at the assignment's 64 units, on a corpus that is here offline.
 BENCH_SETTINGS = {"units": 64, "corpus": "austen_text8", "heldout_chars": 300000}
+bench_loop = lazy(f"{PACKAGE}.tutorial:bench_loop")
 
 SPEC = ModelSpec(
     name="text8_bigram_lstm",
@@ -29,19 +29,20 @@ SPEC = ModelSpec(
     recipe=recipe.BigramLstmRecipe(),
     smoke=recipe.SMOKE,
     params=recipe.PARAMS,
-    build_model=build,
-    load_data=text8.load,
-    loss=lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    metrics=lambda: [Perplexity()],
+    build_model=lazy(f"{PACKAGE}.model:build"),
+    load_data=lazy("zoo.data.text8:load"),
+    loss=lazy(f"{PACKAGE}.model:loss"),
+    metrics=lazy(f"{PACKAGE}.model:metrics"),
     example_batch=example_batch,
-    serving=serving.text_serving,
-    serving_examples=serving.serving_examples,
-    predict=serving.predict_samples,
+    serving=lazy(f"{PACKAGE}.serving:text_serving"),
+    serving_examples=lazy(f"{PACKAGE}.serving:serving_examples"),
+    check_inputs=check_primes,
+    predict=lazy(f"{PACKAGE}.serving:predict_samples"),
     search_space=recipe.SEARCH_SPACE,
-    evaluate=scoring.perplexity_report,
-    sample=sampling.sample,
+    evaluate=lazy(f"{PACKAGE}.scoring:perplexity_report"),
+    sample=lazy(f"{PACKAGE}.sampling:sample_text"),
     comparison=Comparison(
-        lambda data_dir: tutorial.bench_loop(
-            data_dir, override(recipe.BigramLstmRecipe(), BENCH_SETTINGS)),
+        lambda data_dir: bench_loop(data_dir,
+                                    override(recipe.BigramLstmRecipe(), BENCH_SETTINGS)),
         window_steps=200, unit="chars", zoo_settings=BENCH_SETTINGS),
 )
