@@ -100,12 +100,10 @@ def write_manifest(data_dir: Path, *relative: str) -> None:
     (data_dir / "SHA256SUMS").write_text("".join(lines))
 
 
-@pytest.fixture
-def tiny_data(tmp_path) -> Path:
+def make_tiny_data(data_dir: Path) -> Path:
     """A data directory holding tiny imdb/imdb.npz (and its word index), mnist/mnist.npz and
     text/tiny_text8.zip (also as text/text8.zip, the language model's default corpus), and a
     manifest: every model's smoke recipe runs on it as it is."""
-    data_dir = tmp_path / "data"
     write_tiny_imdb(data_dir / "imdb" / "imdb.npz")
     write_tiny_word_index(data_dir / "imdb" / "imdb_word_index.json")
     write_tiny_mnist(data_dir / "mnist" / "mnist.npz")
@@ -114,3 +112,9 @@ def tiny_data(tmp_path) -> Path:
     write_manifest(data_dir, "imdb/imdb.npz", "imdb/imdb_word_index.json", "mnist/mnist.npz",
                    "text/tiny_text8.zip", "text/text8.zip")
     return data_dir
+
+
+@pytest.fixture
+def tiny_data(tmp_path) -> Path:
+    """`make_tiny_data` in a test's own folder."""
+    return make_tiny_data(tmp_path / "data")

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from zoo import bench, cli
 from zoo.errors import UsageError
-from zoo.models.imdb_lstm import StackedLSTMClassifier
+from zoo.models.imdb_lstm.model import StackedLSTMClassifier
 from zoo.registry import REGISTRY
 from zoo.training import configure_threads
 
@@ -57,11 +57,11 @@ def test_imdb_lstm_fast_evaluation_equals_the_cells_step_by_step(length, trainin
         assert not np.allclose(model(token_ids, training=True).numpy(), fast.numpy())
 
 
-def test_bad_thread_setting_is_one_line(monkeypatch, capsys):
+def test_bad_thread_setting_is_one_line(monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("ZOO_THREADS", "two")
     with pytest.raises(UsageError, match="ZOO_THREADS='two'"):
         configure_threads()
-    assert cli.main(["list"]) == 2
+    assert cli.main(["run", "imdb_lstm", "--output", str(tmp_path / "run")]) == 2
     error = capsys.readouterr().err
     assert "ZOO_THREADS='two'" in error and error.count("\n") == 1
 

@@ -9,7 +9,7 @@ from conftest import write_manifest, write_tiny_imdb
 
 from zoo.data import files, imdb
 from zoo.errors import DataError
-from zoo.models.imdb_lstm import ImdbLstmRecipe
+from zoo.models.imdb_lstm.recipe import ImdbLstmRecipe
 
 
 def keras_reference(path, monkeypatch):

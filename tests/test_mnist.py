@@ -12,7 +12,8 @@ from conftest import write_manifest
 from zoo import runner
 from zoo.data import mnist
 from zoo.errors import DataError
-from zoo.models.mnist_rnn import MnistRnnRecipe, RowSequenceClassifier
+from zoo.models.mnist_rnn.model import RowSequenceClassifier
+from zoo.models.mnist_rnn.recipe import MnistRnnRecipe
 from zoo.registry import REGISTRY
 
 SMOKE = REGISTRY["mnist_gru"].smoke

@@ -15,13 +15,11 @@ from conftest import tiny_text, write_tiny_corpus
 from zoo import build, runner
 from zoo.data import text8
 from zoo.errors import DataError, UsageError
-from zoo.models.text8_bigram_lstm import (
-    BigramLanguageModel,
-    BigramLstmRecipe,
-    FusedLSTMCell,
-    sample,
-)
 from zoo.models.text8_bigram_lstm import tutorial as text8_lstm
+from zoo.models.text8_bigram_lstm.cell import FusedLSTMCell
+from zoo.models.text8_bigram_lstm.model import BigramLanguageModel
+from zoo.models.text8_bigram_lstm.recipe import BigramLstmRecipe
+from zoo.models.text8_bigram_lstm.sampling import sample
 from zoo.models.text8_bigram_lstm.scoring import stream_nats
 from zoo.registry import get_spec
 

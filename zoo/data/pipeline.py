@@ -59,9 +59,9 @@ def array_datasets(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
     import tensorflow as tf
 
     (x_fit, y_fit), (x_val, y_val) = split_validation(x_train, y_train, recipe.validation_split)
-    if recipe.batch_size > len(x_fit):
-        raise UsageError(f"batch_size={recipe.batch_size} is larger than the {len(x_fit):,} "
-                         "training examples; expected at most that many")
+    # A batch larger than the data is all of it, as in Keras; tf.data would reserve room for
+    # the whole batch size first (--batch-size 1000000000 never reached a step).
+    batch_size = min(recipe.batch_size, len(x_fit))
     train = (
         tf.data.Dataset.from_tensor_slices((x_fit, y_fit))
         .cache()
@@ -75,11 +75,11 @@ def array_datasets(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
             lambda xy, seed: (augment(xy[0], seed), xy[1]),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
-    train = train.batch(recipe.batch_size).prefetch(tf.data.AUTOTUNE)
+    train = train.batch(batch_size).prefetch(tf.data.AUTOTUNE)
     return Datasets(
         train=train,
-        validation=_evaluation(x_val, y_val, recipe.batch_size),
-        test=_evaluation(x_test, y_test, recipe.batch_size),
+        validation=_evaluation(x_val, y_val, min(recipe.batch_size, len(x_val))),
+        test=_evaluation(x_test, y_test, min(recipe.batch_size, len(x_test))),
         train_examples=len(x_fit),
         info={**info, "train_examples": len(x_fit), "validation_examples": len(x_val),
               "test_examples": len(x_test)},
