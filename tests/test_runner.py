@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 
@@ -195,7 +196,8 @@ def test_best_epoch_ignores_nan_and_index_names_only_complete_files(tmp_path, mo
     with pytest.raises(KeyboardInterrupt):
         saver.on_epoch_end(2, {"val_loss": 0.3})  # a new best, then the index write fails
     index = callbacks.read_checkpoint_index(tmp_path)
-    assert index["best"] == {"epoch": 2, "val_loss": 0.5, "weights": "best-epoch-0002.weights.h5"}
+    assert index["best"] == {"epoch": 2, "val_loss": 0.5, "weights": "best-epoch-0002.weights.h5",
+                             "sha256": hashlib.sha256(b"2").hexdigest()}
     assert (tmp_path / index["best"]["weights"]).read_text() == "2"  # still epoch 2's weights
     assert (tmp_path / index["weights"]).is_file()
 

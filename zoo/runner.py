@@ -6,7 +6,7 @@ everything a run produced in one run directory.
     logs/           TensorBoard logs
     history.json    per-epoch training and validation metrics
     curves.png      the same, as training curves
-    model.keras     the trained model (keras.saving.load_model, after import zoo.registry)
+    model.keras     the trained model (`load_run_model` below, which imports its classes)
     metrics.json    test metrics, timings, parameter count, data checksums
 
 Its parts live beside it: `zoo.build` (model, optimizer, weights), `zoo.callbacks` (timing,
