@@ -3,7 +3,6 @@ their index (`checkpoints/checkpoint.json`)."""
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 import statistics
@@ -15,10 +14,8 @@ from typing import Any
 
 import keras
 
-from zoo.errors import ZooError
+from zoo.checkpoints import CHECKPOINT_INDEX, read_checkpoint_index
 from zoo.io import atomic_write, sha256_of, write_json
-
-CHECKPOINT_INDEX = "checkpoint.json"
 
 
 @dataclass
@@ -167,29 +164,3 @@ class EpochCheckpoint(keras.callbacks.Callback):
             stale = {previous["weights"], previous["best"] and previous["best"]["weights"]}
             for old in stale - kept - {None}:
                 (self.directory / old).unlink(missing_ok=True)
-
-
-def read_checkpoint_index(directory: Path) -> dict[str, Any] | None:
-    index = directory / CHECKPOINT_INDEX
-    if not index.is_file():
-        return None
-    try:
-        saved = json.loads(index.read_text())
-        if not {"weights", "epoch", "best", "record"} <= set(saved):
-            raise ValueError("it lacks weights, epoch, best or record")
-    except (ValueError, TypeError) as error:
-        raise ZooError(f"{index} is not a checkpoint index ({error}); it is unusable") from None
-    return saved
-
-
-def checked(directory: Path, entry: dict[str, Any]) -> Path:
-    """The weights file an index entry names (the index itself or its `best`), after checking
-    it still has the sha256 recorded when it was written."""
-    path = directory / entry["weights"]
-    expected = entry.get("sha256")  # indexes written before checksums were kept have none
-    if expected is not None and path.is_file():
-        actual = sha256_of(path)
-        if actual != expected:
-            raise ZooError(f"{path} has sha256 {actual}, not the {expected} recorded when it was "
-                           "written: it was changed or damaged since, and is not loaded")
-    return path

@@ -200,11 +200,15 @@ def run_overrides(args: argparse.Namespace, spec) -> dict[str, str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from zoo import config as config_lib
+    from zoo.data.files import resolve_data_dir
     from zoo.registry import get_spec
+    from zoo.rundir import start
 
     spec = get_spec(args.name)
     overrides = run_overrides(args, spec)
-    recipe = config_lib.override(spec.recipe, overrides)
+    # the run directory, --resume's rules and the data directory, checked before TensorFlow
+    recipe = start(spec, overrides, args.output, args.resume).recipe
+    resolve_data_dir(args.data_dir)
     if args.show_config:
         meanings = config_lib.descriptions(type(recipe))
         width = max(len(f"{key}={value}") for key, value in recipe.to_dict().items())
@@ -267,9 +271,14 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_tune(args: argparse.Namespace) -> int:
     from zoo import config as config_lib
+    from zoo.data.files import resolve_data_dir
+    from zoo.registry import get_spec
 
     space = config_lib.parse_assignments(args.space, flag="--space")
     settings = config_lib.parse_assignments(args.set)
+    config_lib.check_search(get_spec(args.name), args.tuner, args.max_trials, args.epochs,
+                            settings, space)
+    resolve_data_dir(args.data_dir)
     load_tensorflow(args)
     from zoo.tune import is_worker, make_tuner, summarize
 
@@ -302,9 +311,13 @@ def _print_table(rows: list[tuple[str, ...]]) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from zoo.rundir import read_run_config
 
     read_run_config(args.run_dir)
+    if args.to and Path(args.to).exists():
+        raise UsageError(f"--to {args.to!r} already exists; name a new folder")
     load_tensorflow(args)
     from zoo.export import export_run
 

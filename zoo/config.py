@@ -16,9 +16,12 @@ import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from zoo.errors import UsageError
+
+if TYPE_CHECKING:
+    from zoo.spec import ModelSpec
 
 R = TypeVar("R", bound="Recipe")
 
@@ -229,3 +232,36 @@ def read_hparams(path: str | Path, name: str) -> dict[str, Any]:
     if model != name:
         raise UsageError(f"--hparams {str(path)!r} was searched for {model}, not for {name}")
     return hparams
+
+
+TUNER_NAMES = ("random", "bayesian", "hyperband")
+
+
+def check_search(spec: ModelSpec, tuner: str, max_trials: int, epochs: int | None,
+                 settings: Mapping[str, Any] | None, space: dict[str, str] | None
+                 ) -> tuple[Recipe, dict[str, list]]:
+    """The recipe and search space of a `zoo tune` command, every value checked (before any
+    trial, and before TensorFlow loads)."""
+    if tuner not in TUNER_NAMES:
+        raise UsageError(f"unknown tuner {tuner!r}; expected {', '.join(TUNER_NAMES)}")
+    if max_trials < 1:
+        raise UsageError(f"--max-trials {max_trials} is not accepted; expected an integer >= 1")
+    recipe = override(spec.recipe, {**(settings or {}),
+                                    **({} if epochs is None else {"epochs": epochs})})
+    return recipe, search_space(spec, space)
+
+
+def search_space(spec: ModelSpec, overrides: dict[str, str] | None = None
+                 ) -> dict[str, list]:
+    """The spec's search space, with `overrides` ("key" -> "v1,v2,...", as typed after
+    `--space`) replacing or adding candidate lists. Every value is checked by the recipe."""
+    space = {key: list(values) for key, values in spec.search_space.items()}
+    for key, text in (overrides or {}).items():
+        space[key] = [v.strip() for v in text.split(",") if v.strip()]
+    for key, values in space.items():
+        if not values:
+            raise UsageError(f"search space {key}= has no values; expected a comma-separated "
+                             "list such as units=32,64,128")
+        # typed and range-checked as any setting: a bad value fails now, not in trial 7
+        space[key] = [getattr(override(spec.recipe, {key: v}), key) for v in values]
+    return space

@@ -24,8 +24,10 @@ def resolve_saved_model(model: str) -> tuple[Path, str | None]:
     if model in REGISTRY:
         for root, kind in ((EXPORTS, "your newest export"),
                            (REPO_SAVED_MODELS, "the zoo's shipped export")):
+            # a version without its record (written before exports had one) is not a choice
             found = [v for v in versions(root / model)
-                     if (root / model / str(v) / "saved_model.pb").is_file()]
+                     if (root / model / str(v) / "saved_model.pb").is_file()
+                     and (root / model / str(v) / RECORD).is_file()]
             if found:
                 return root / model / str(found[-1]), f"{kind} of {model}; name a SavedModel " \
                     "folder to use another"
@@ -46,8 +48,8 @@ def exported_spec(path: Path) -> ModelSpec:
         record = json.loads(record_path.read_text())
         name = record["model"]
     except FileNotFoundError:
-        raise UsageError(f"{path} is not a zoo export: it has no {RECORD} naming its "
-                         "model") from None
+        raise UsageError(f"{path} is not a zoo export: it has no {RECORD} naming its model "
+                         "(export its run again with `zoo export`)") from None
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise DataError(f"{record_path} is not a zoo export record ({error!r})") from None
     if not isinstance(name, str) or name not in REGISTRY:

@@ -4,13 +4,19 @@ directory's `config.json` says it was made with."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from zoo import config as config_lib
+from zoo.checkpoints import read_checkpoint_index
 from zoo.errors import UsageError, ZooError
 from zoo.registry import get_spec
 from zoo.spec import ModelSpec
+
+# Settings a recipe had once and has no more: a run's config.json that holds one still opens.
+RETIRED = {"validation_split"}  # the language model validates on its corpus' first characters
 
 
 def default_run_dir(name: str) -> Path:
@@ -46,7 +52,75 @@ def read_run_config(run_dir: Path) -> tuple[ModelSpec, config_lib.Recipe, str | 
         spec = get_spec(saved["model"])
         if not isinstance(saved["config"], dict):
             raise TypeError("config is not a mapping")
-        recipe = config_lib.override(spec.recipe, saved["config"])
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        known = config_lib.fields(spec.recipe)
+        recipe = config_lib.override(spec.recipe, {k: v for k, v in saved["config"].items()
+                                                   if k in known or k not in RETIRED})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise ZooError(f"{path} is not a zoo run config ({error!r})") from None
     return spec, recipe, saved.get("created")
+
+
+@dataclass
+class RunStart:
+    """Where a run goes and what it starts from: a new run, or the checkpoint it resumes."""
+
+    run_dir: Path
+    recipe: config_lib.Recipe
+    created: str
+    checkpoint: dict[str, Any] | None
+
+
+# What --resume may change: how far the run goes. Anything else would train another model
+# than the one its checkpoints hold.
+RESUMABLE = ("epochs", "max_steps")
+
+
+def start(spec: ModelSpec, overrides: dict[str, Any], output: str | Path | None,
+          resume: bool) -> RunStart:
+    """The run directory and recipe of a new run, or of the run `--resume` continues; writes
+    nothing."""
+    if not resume:
+        run_dir = Path(output) if output else default_run_dir(spec.name)
+        if run_dir.exists() and not run_dir.is_dir():
+            raise UsageError(f"--output {str(run_dir)!r} is a file, not a directory")
+        check_new(run_dir)
+        created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+        return RunStart(run_dir, config_lib.override(spec.recipe, overrides), created, None)
+    run_dir = Path(output) if output else latest_run_dir(spec.name)
+    saved_spec, saved_recipe, created = read_run_config(run_dir)
+    if saved_spec.name != spec.name:
+        raise UsageError(f"{run_dir} is a run of {saved_spec.name!r}, not of {spec.name!r}")
+    recipe = config_lib.override(saved_recipe, overrides)
+    for key in overrides:
+        old, new = getattr(saved_recipe, key), getattr(recipe, key)
+        if key not in RESUMABLE and new != old:
+            raise UsageError(f"--resume continues {run_dir} with its own recipe, so {key} stays "
+                             f"{old!r} (not {new!r}); only {' and '.join(RESUMABLE)} may change. "
+                             "Start a new run for other settings")
+    checkpoint = read_checkpoint_index(run_dir / "checkpoints")
+    if checkpoint and (run_dir / "metrics.json").is_file() and not _more_to_train(recipe,
+                                                                                  checkpoint):
+        further = (f"--set max_steps above {recipe.max_steps} (0: no limit)"
+                   if _stopped_by_max_steps(recipe, checkpoint)
+                   else f"--epochs above {checkpoint['epoch']}")
+        raise UsageError(
+            f"{run_dir} is finished ({checkpoint['epoch']} epochs, "
+            f"{checkpoint.get('steps', '?')} steps); `zoo eval {run_dir}` evaluates it again, "
+            f"--resume with {further} trains it further")
+    return RunStart(run_dir, recipe, created, checkpoint)
+
+
+def check_new(run_dir: Path) -> None:
+    if (run_dir / "config.json").exists():
+        raise UsageError(
+            f"{run_dir} already holds a run; pass --resume to continue it, or another --output"
+        )
+
+
+def _more_to_train(recipe: config_lib.Recipe, checkpoint: dict[str, Any]) -> bool:
+    return checkpoint["epoch"] < recipe.epochs and not _stopped_by_max_steps(recipe, checkpoint)
+
+
+def _stopped_by_max_steps(recipe: config_lib.Recipe, checkpoint: dict[str, Any]) -> bool:
+    steps = checkpoint.get("steps")
+    return bool(recipe.max_steps) and steps is not None and steps >= recipe.max_steps

@@ -10,7 +10,8 @@ everything a run produced in one run directory.
     metrics.json    test metrics, timings, parameter count, data checksums
 
 Its parts live beside it: `zoo.build` (model, optimizer, weights), `zoo.callbacks` (timing,
-step limit, checkpoints), `zoo.rundir` (where runs go and what they were made with).
+step limit, checkpoints), `zoo.checkpoints` (the checkpoint index), `zoo.rundir` (where runs
+go, what they were made with, what `--resume` may change).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import contextlib
 import fcntl
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -36,75 +36,14 @@ from zoo.callbacks import (
     EpochRecorder,
     StepLimit,
     StopOnNonFiniteLoss,
-    checked,
-    read_checkpoint_index,
 )
+from zoo.checkpoints import checked, read_checkpoint_index
 from zoo.data.files import resolve_data_dir
 from zoo.errors import UsageError, ZooError
 from zoo.io import atomic_write, write_json
 from zoo.registry import get_spec
-from zoo.rundir import default_run_dir, latest_run_dir, read_run_config
+from zoo.rundir import check_new, read_run_config, start
 from zoo.spec import ModelSpec
-
-
-@dataclass
-class RunStart:
-    """Where a run goes and what it starts from: a new run, or the checkpoint it resumes."""
-
-    run_dir: Path
-    recipe: config_lib.Recipe
-    created: str
-    checkpoint: dict[str, Any] | None
-
-
-# What --resume may change: how far the run goes. Anything else would train another model
-# than the one its checkpoints hold.
-RESUMABLE = ("epochs", "max_steps")
-
-
-def start(spec: ModelSpec, overrides: dict[str, Any], output: str | Path | None,
-          resume: bool) -> RunStart:
-    """The run directory and recipe of a new run, or of the run `--resume` continues; writes
-    nothing."""
-    if not resume:
-        run_dir = Path(output) if output else default_run_dir(spec.name)
-        if run_dir.exists() and not run_dir.is_dir():
-            raise UsageError(f"--output {str(run_dir)!r} is a file, not a directory")
-        check_new(run_dir)
-        created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-        return RunStart(run_dir, config_lib.override(spec.recipe, overrides), created, None)
-    run_dir = Path(output) if output else latest_run_dir(spec.name)
-    saved_spec, saved_recipe, created = read_run_config(run_dir)
-    if saved_spec.name != spec.name:
-        raise UsageError(f"{run_dir} is a run of {saved_spec.name!r}, not of {spec.name!r}")
-    recipe = config_lib.override(saved_recipe, overrides)
-    for key in overrides:
-        old, new = getattr(saved_recipe, key), getattr(recipe, key)
-        if key not in RESUMABLE and new != old:
-            raise UsageError(f"--resume continues {run_dir} with its own recipe, so {key} stays "
-                             f"{old!r} (not {new!r}); only {' and '.join(RESUMABLE)} may change. "
-                             "Start a new run for other settings")
-    checkpoint = read_checkpoint_index(run_dir / "checkpoints")
-    if checkpoint and (run_dir / "metrics.json").is_file() and not _more_to_train(recipe,
-                                                                                  checkpoint):
-        raise UsageError(
-            f"{run_dir} is finished ({checkpoint['epoch']} epochs, "
-            f"{checkpoint.get('steps', '?')} steps); `zoo eval {run_dir}` evaluates it again, "
-            f"--resume with --epochs above {checkpoint['epoch']} trains it further")
-    return RunStart(run_dir, recipe, created, checkpoint)
-
-
-def check_new(run_dir: Path) -> None:
-    if (run_dir / "config.json").exists():
-        raise UsageError(
-            f"{run_dir} already holds a run; pass --resume to continue it, or another --output"
-        )
-
-
-def _more_to_train(recipe: config_lib.Recipe, checkpoint: dict[str, Any]) -> bool:
-    steps = checkpoint.get("steps")
-    return checkpoint["epoch"] < recipe.epochs and not (
-        recipe.max_steps and steps is not None and steps >= recipe.max_steps)
 
 
 @contextlib.contextmanager
@@ -152,8 +91,12 @@ def run(
         load_weights(model, checked(run_dir / "checkpoints", checkpoint))
         record, initial_epoch = EpochRecord(**checkpoint["record"]), checkpoint["epoch"]
     with locked(run_dir):
+        # again, now that no other run can be writing it
         if not resume:
-            check_new(run_dir)  # again, now that no other run can be writing it
+            check_new(run_dir)
+        elif read_checkpoint_index(run_dir / "checkpoints") != checkpoint:
+            raise UsageError(f"{run_dir} was checkpointed by another run while this one "
+                             "started; run the command again")
         # Only now is it a run: a bad setting, missing data or a checkpoint that does not fit
         # the settings leaves the run directory as it was.
         try:

@@ -85,7 +85,8 @@ class ModelSpec:
             example call of every signature (tests, bench).
         check_inputs: (inputs as typed, options) -> None, raising `UsageError` or `DataError`
             for inputs the model cannot take; runs before TensorFlow is loaded. `options` holds
-            the command line's `length`, `temperature`, `seed` and `invert`.
+            the command line's `length`, `temperature`, `seed`, `keep_case`, `read_all` and
+            `invert`.
         predict: (loaded SavedModel, inputs as typed, options) -> (one printable line per
             input, notes on how inputs were read): `zoo predict`'s reader and presenter.
         search_space: recipe setting -> candidate values, for `zoo tune`.

@@ -29,14 +29,14 @@ from zoo import config as config_lib
 from zoo import plots
 from zoo.build import build_and_compile
 from zoo.data.files import resolve_data_dir
-from zoo.errors import UsageError, ZooError
+from zoo.errors import ZooError
 from zoo.io import write_json
 from zoo.registry import get_spec
 from zoo.runner import fit
 from zoo.spec import ModelSpec
 
-TUNERS = {"random": kt.RandomSearch, "bayesian": kt.BayesianOptimization,
-          "hyperband": kt.Hyperband}
+TUNERS = dict(zip(config_lib.TUNER_NAMES,
+                  (kt.RandomSearch, kt.BayesianOptimization, kt.Hyperband)))
 BEST = "best_hparams.json"
 SECONDS = "seconds.json"
 
@@ -45,21 +45,6 @@ def is_worker() -> bool:
     """Whether this process is a worker of a distributed search (keras-tuner's variables)."""
     return ("KERASTUNER_ORACLE_IP" in os.environ
             and "chief" not in os.environ.get("KERASTUNER_TUNER_ID", ""))
-
-
-def search_space(spec: ModelSpec, overrides: dict[str, str] | None = None) -> dict[str, list]:
-    """The spec's search space, with `overrides` ("key" -> "v1,v2,...", as typed after
-    `--space`) replacing or adding candidate lists. Every value is checked by the recipe."""
-    space = {key: list(values) for key, values in spec.search_space.items()}
-    for key, text in (overrides or {}).items():
-        space[key] = [v.strip() for v in text.split(",") if v.strip()]
-    for key, values in space.items():
-        if not values:
-            raise UsageError(f"search space {key}= has no values; expected a comma-separated "
-                             "list such as units=32,64,128")
-        # typed and range-checked as any setting: a bad value fails now, not in trial 7
-        space[key] = [getattr(config_lib.override(spec.recipe, {key: v}), key) for v in values]
-    return space
 
 
 class RecipeHyperModel(kt.HyperModel):
@@ -143,13 +128,7 @@ def make_tuner(name: str, *, tuner: str = "bayesian", max_trials: int = 10,
     """A keras-tuner tuner over `name`'s search space; `settings` fix other recipe values;
     `echo` receives a line as each trial ends."""
     spec = get_spec(name)
-    if tuner not in TUNERS:
-        raise UsageError(f"unknown tuner {tuner!r}; expected {', '.join(TUNERS)}")
-    if max_trials < 1:
-        raise UsageError(f"--max-trials {max_trials} is not accepted; expected an integer >= 1")
-    recipe = config_lib.override(spec.recipe, {**(settings or {}),
-                                               **({} if epochs is None else {"epochs": epochs})})
-    space = search_space(spec, space)
+    recipe, space = config_lib.check_search(spec, tuner, max_trials, epochs, settings, space)
     data_dir = resolve_data_dir(data_dir)
     # Missing or bad data is one clear error now, not a failed trial inside keras-tuner.
     spec.load_data(recipe, data_dir)

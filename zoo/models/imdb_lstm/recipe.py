@@ -30,7 +30,8 @@ class ImdbLstmRecipe(HeldOutRecipe):
     def __post_init__(self) -> None:
         super().__post_init__()
         require(self, "vocab_size", self.vocab_size >= 4, "an integer >= 4 (ids 0-2 are reserved)")
-        require(self, "sequence_length", self.sequence_length >= 1, "an integer >= 1")
+        require(self, "sequence_length", self.sequence_length >= 2,
+                "an integer >= 2 (a start id and at least one word)")
         require(self, "embedding_dim", self.embedding_dim >= 1, "an integer >= 1")
         require(self, "units", self.units >= 1, "an integer >= 1")
         require(self, "dropout", 0 <= self.dropout < 1, "a fraction in [0, 1)")

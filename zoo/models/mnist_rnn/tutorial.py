@@ -107,4 +107,3 @@ class TutorialLoop:
         x = tf.zeros([batch, n_steps, n_inputs])
         predict = tf.function(lambda x: tf.argmax(self.logits(x), 1))
         return lambda: predict(x)
-
