@@ -391,3 +391,27 @@ def test_22_a_killed_exports_staging_folder_is_removed_by_the_next(trained, data
 def test_settings_refused_by_the_recipe_are_not_silently_ignored():
     with pytest.raises(UsageError, match="unknown setting 'validation_split'"):
         config_lib.override(REGISTRY["text8_bigram_lstm"].recipe, {"validation_split": "0.2"})
+
+
+def test_10_resume_advice_show_config_and_old_configs(data, tmp_path, capsys):
+    out = tmp_path / "run"
+    smoke = {**REGISTRY["mnist_gru"].smoke, "max_steps": 2, "epochs": 3}
+    runner.run("mnist_gru", smoke, data_dir=data, output=out, verbose=0)
+    with pytest.raises(UsageError, match="--resume with --set max_steps above 2"):
+        runner.run("mnist_gru", {"epochs": 5}, data_dir=data, output=out, resume=True)
+    # --show-config shows what --resume would train, and refuses what it would refuse
+    assert main(["run", "mnist_gru", "--output", str(out), "--resume", "--show-config",
+                 "--set", "max_steps=4"]) == 0
+    shown = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert "max_steps=4" in shown and "units=8" in shown
+    assert main(["run", "mnist_gru", "--output", str(out), "--resume", "--show-config",
+                 "--set", "units=9"]) == 2
+    assert "so units stays 8" in error_line(capsys)
+    # a language model run made when its recipe still had validation_split opens
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "config.json").write_text(json.dumps(
+        {"model": "text8_bigram_lstm", "config": {"units": 16, "validation_split": 0.1}}))
+    from zoo.rundir import read_run_config
+
+    assert read_run_config(old)[1].units == 16
