@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,14 @@ from zoo import export, plots, runner
 from zoo.cli import main
 from zoo.data import files, mnist
 from zoo.errors import DataError, UsageError, ZooError
+from zoo.models.mnist_rnn.serving import read_images
 from zoo.registry import REGISTRY
+
+
+@pytest.fixture(autouse=True)
+def no_data_dir_from_the_environment(monkeypatch):
+    """Each test names its data directory, whatever ZOO_DATA_DIR the shell holds."""
+    monkeypatch.delenv("ZOO_DATA_DIR", raising=False)
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +71,14 @@ def error_line(capsys) -> str:
 def test_1_a_relative_data_dir_error_names_its_source_and_base(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ZOO_DATA_DIR", "../shared/data")
-    with pytest.raises(DataError, match=rf"from ZOO_DATA_DIR, relative to {tmp_path}\)"):
+    where = re.escape(str(tmp_path))
+    with pytest.raises(DataError, match=rf"from ZOO_DATA_DIR, relative to {where}\)"):
         files.resolve_data_dir(None)
     with pytest.raises(DataError, match=r"from --data-dir, relative to"):
         files.resolve_data_dir("nowhere")
 
 
-def test_1_the_readme_installs_and_runs_the_notebooks_as_written():
+def test_1_the_readmes_name_the_install_and_an_absolute_data_dir_for_jupyter():
     readme = (REPO / "README.md").read_text() + (REPO / "notebooks" / "README.md").read_text()
     assert 'pip install -e ".[notebooks]"' in readme
     assert 'ZOO_DATA_DIR="$PWD/../shared/data" jupyter lab notebooks/' in readme
@@ -163,11 +172,12 @@ def test_7_digit_arrays_stacks_sizes_and_inverted_images(trained, tmp_path, caps
     digit[8:20, 13:15] = 0  # a dark stroke on white paper
     np.save(tmp_path / "paper.npy", digit)
     assert main(["predict", str(path), str(tmp_path / "paper.npy")]) == 0
-    inverted_out, err = capsys.readouterr()
-    assert "look dark on a light background; inverted" in err
+    assert "look dark on a light background; inverted" in capsys.readouterr().err
     assert main(["predict", str(path), str(tmp_path / "paper.npy"), "--invert", "no"]) == 0
-    kept_out, err = capsys.readouterr()
-    assert err.count("inverted") == 0 and kept_out != inverted_out
+    assert "inverted" not in capsys.readouterr().err
+    read_auto, _ = read_images(tmp_path / "paper.npy", "auto")
+    read_kept, _ = read_images(tmp_path / "paper.npy", "no")
+    np.testing.assert_array_equal(read_auto, 255 - read_kept)  # what the model is fed
 
 
 def test_8_the_language_model_lowercases_its_prime_and_says_so(trained, capsys):
@@ -337,16 +347,23 @@ def test_18_hparams_of_the_wrong_shape_and_a_damaged_npz_are_one_line(tmp_path, 
     assert main(["run", "imdb_lstm", "--hparams", str(tmp_path / "list.json")]) == 2
     assert "holds a JSON list, not an object" in error_line(capsys)
     make_tiny_data(tmp_path / "data")
+    (tmp_path / "data" / "SHA256SUMS").unlink()  # no manifest to catch the damage first
     path = tmp_path / "data" / "mnist" / "mnist.npz"
     raw = path.read_bytes()
+    refused = []
     for flip in range(100, len(raw), len(raw) // 24):  # single bit flips through the file
         damaged = bytearray(raw)
         damaged[flip] ^= 0x10
         path.write_bytes(bytes(damaged))
         try:
-            mnist.read(path)
+            mnist.read(path)  # anything but a clear DataError fails the test
         except DataError:
-            pass
+            refused.append(bytes(damaged))
+    assert refused  # some flips break the file; the command line says so in one line
+    path.write_bytes(refused[0])
+    assert main(["run", "mnist_gru", "--data-dir", str(tmp_path / "data"),
+                 "--output", str(tmp_path / "run")]) == 1
+    assert "is not a readable MNIST .npz file" in error_line(capsys)
 
 
 # 16, 21. Serving signatures check their inputs first -----------------------------------------

@@ -235,9 +235,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from zoo.data.files import resolve_data_dir
     from zoo.rundir import read_run_config
 
     read_run_config(args.run_dir)
+    resolve_data_dir(args.data_dir)
     load_tensorflow(args)
     from zoo.runner import evaluate_run
 
@@ -313,11 +315,13 @@ def _print_table(rows: list[tuple[str, ...]]) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from zoo.data.files import resolve_data_dir
     from zoo.rundir import read_run_config
 
     read_run_config(args.run_dir)
     if args.to and Path(args.to).exists():
         raise UsageError(f"--to {args.to!r} already exists; name a new folder")
+    resolve_data_dir(args.data_dir)
     load_tensorflow(args)
     from zoo.export import export_run
 

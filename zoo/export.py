@@ -146,7 +146,7 @@ def model_card(spec, recipe, run_dir: Path) -> str:
         "## Made by",
         "",
         f"    {from_data_dir}zoo run {' '.join([spec.name, *changed])} --output {run}",
-        f"    zoo export {run}",
+        f"    {from_data_dir}zoo export {run}",
         "",
         *(["DATA: a data directory holding the file below (such as the zoo's shared data).", ""]
           if from_data_dir else []),
