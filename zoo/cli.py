@@ -207,7 +207,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     spec = get_spec(args.name)
     overrides = run_overrides(args, spec)
     # the run directory, --resume's rules and the data directory, checked before TensorFlow
-    recipe = start(spec, overrides, args.output, args.resume).recipe
+    begun = start(spec, overrides, args.output, args.resume)
+    recipe = begun.recipe
     resolve_data_dir(args.data_dir)
     if args.show_config:
         meanings = config_lib.descriptions(type(recipe))
@@ -218,7 +219,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     load_tensorflow(args)
     from zoo.runner import run
 
-    metrics = run(spec.name, overrides, data_dir=args.data_dir, output=args.output,
+    # the directory just checked (a default one is time-stamped, and --resume's newest run
+    # is looked for once)
+    metrics = run(spec.name, overrides, data_dir=args.data_dir, output=begun.run_dir,
                   resume=args.resume, verbose=keras_verbosity(args),
                   echo=None if args.quiet else note)
     test = ", ".join(f"{k} {v:.4f}" for k, v in metrics["test"].items())

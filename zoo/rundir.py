@@ -98,10 +98,11 @@ def start(spec: ModelSpec, overrides: dict[str, Any], output: str | Path | None,
                              f"{old!r} (not {new!r}); only {' and '.join(RESUMABLE)} may change. "
                              "Start a new run for other settings")
     checkpoint = read_checkpoint_index(run_dir / "checkpoints")
-    if checkpoint and (run_dir / "metrics.json").is_file() and not _more_to_train(recipe,
-                                                                                  checkpoint):
+    steps = checkpoint and checkpoint.get("steps")
+    if checkpoint and (run_dir / "metrics.json").is_file() and not more_to_train(
+            recipe, checkpoint["epoch"], steps):
         further = (f"--set max_steps above {recipe.max_steps} (0: no limit)"
-                   if _stopped_by_max_steps(recipe, checkpoint)
+                   if stopped_by_max_steps(recipe, steps)
                    else f"--epochs above {checkpoint['epoch']}")
         raise UsageError(
             f"{run_dir} is finished ({checkpoint['epoch']} epochs, "
@@ -117,10 +118,11 @@ def check_new(run_dir: Path) -> None:
         )
 
 
-def _more_to_train(recipe: config_lib.Recipe, checkpoint: dict[str, Any]) -> bool:
-    return checkpoint["epoch"] < recipe.epochs and not _stopped_by_max_steps(recipe, checkpoint)
+def more_to_train(recipe: config_lib.Recipe, epochs: int, steps: int | None) -> bool:
+    """Whether a run that has trained `epochs` epochs and `steps` steps (None: not known) has
+    more to train under `recipe`."""
+    return epochs < recipe.epochs and not stopped_by_max_steps(recipe, steps)
 
 
-def _stopped_by_max_steps(recipe: config_lib.Recipe, checkpoint: dict[str, Any]) -> bool:
-    steps = checkpoint.get("steps")
+def stopped_by_max_steps(recipe: config_lib.Recipe, steps: int | None) -> bool:
     return bool(recipe.max_steps) and steps is not None and steps >= recipe.max_steps

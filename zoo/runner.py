@@ -42,7 +42,7 @@ from zoo.data.files import resolve_data_dir
 from zoo.errors import UsageError, ZooError
 from zoo.io import atomic_write, write_json
 from zoo.registry import get_spec
-from zoo.rundir import check_new, read_run_config, start
+from zoo.rundir import check_new, more_to_train, read_run_config, start
 from zoo.spec import ModelSpec
 
 
@@ -117,7 +117,7 @@ def _train_and_test(spec, recipe, data, model, run_dir, checkpoint, record, init
                                planned_epochs(recipe, data), echo),
                  saver, nonfinite, keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"))]
     started = datetime.now(timezone.utc)
-    if initial_epoch < recipe.epochs and not _step_limit_reached(model, recipe):
+    if more_to_train(recipe, initial_epoch, int(model.optimizer.iterations.numpy())):
         fit(model, data, recipe, callbacks, initial_epoch=initial_epoch, verbose=verbose)
     if nonfinite.stopped_at is not None:
         write_json(run_dir / "history.json", record.history)
@@ -222,10 +222,6 @@ def evaluate_test(spec: ModelSpec, model: keras.Model, data, run_dir: Path,
     if spec.report is not None:
         test.update(spec.report(model, data, run_dir))
     return test
-
-
-def _step_limit_reached(model: keras.Model, recipe: config_lib.Recipe) -> bool:
-    return bool(recipe.max_steps) and int(model.optimizer.iterations.numpy()) >= recipe.max_steps
 
 
 def _round(value: float | None) -> float | None:

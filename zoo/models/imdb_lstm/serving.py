@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from zoo.data import imdb
 from zoo.models.imdb_lstm.inputs import shown, words
-from zoo.serving import check_shape
+from zoo.serving import after, check_shape
 from zoo.spec import Serving
 
 
@@ -40,8 +40,7 @@ def review_serving(model: keras.Model, recipe, data_dir: Path | None) -> Serving
         in_range = tf.debugging.assert_equal(
             tf.reduce_all((token_ids >= 0) & (token_ids < recipe.vocab_size)), True,
             message=f"token_ids must be word ids from 0 to {recipe.vocab_size - 1}")
-        with tf.control_dependencies([in_range]):
-            token_ids = tf.identity(token_ids)
+        token_ids = after([in_range], token_ids)
         return {"probability": model(token_ids, training=False)[:, 0]}
 
     @tf.function(input_signature=[tf.TensorSpec((None,), tf.string, name="text")])

@@ -8,6 +8,7 @@ import tensorflow as tf
 from zoo.data.text8 import BYTE_TO_ID, VOCAB, bigram_ids, decode
 from zoo.models.text8_bigram_lstm.inputs import check_sampling, read_prime
 from zoo.models.text8_bigram_lstm.model import BigramLanguageModel
+from zoo.serving import after
 
 
 def context_ids(text):
@@ -19,8 +20,7 @@ def context_ids(text):
     checks = [tf.debugging.assert_greater(tf.size(ids), 0, message="the text is empty"),
               tf.debugging.assert_less(ids, VOCAB,
                                        message="the text has characters outside [a-z ]")]
-    with tf.control_dependencies(checks):
-        ids = tf.identity(ids)
+    ids = after(checks, ids)
     return tf.cond(tf.size(ids) > 1, lambda: ids, lambda: tf.concat([[0], ids], 0))
 
 

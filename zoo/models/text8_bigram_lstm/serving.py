@@ -18,6 +18,7 @@ import tensorflow as tf
 from zoo.data import text8
 from zoo.models.text8_bigram_lstm.inputs import MAX_SAMPLE, read_prime
 from zoo.models.text8_bigram_lstm.sampling import context_ids, sample_ids
+from zoo.serving import after
 from zoo.spec import Serving
 
 
@@ -50,9 +51,7 @@ def text_serving(model: keras.Model, recipe, data_dir: Path | None) -> Serving:
                                       message="temperature must be a finite number above 0"),
             tf.debugging.assert_non_negative(seed, message="seed must be 0 or more"),
         ]
-        with tf.control_dependencies(checks):
-            length, temperature, seed = (tf.identity(length), tf.identity(temperature),
-                                         tf.identity(seed))
+        length, temperature, seed = after(checks, length, temperature, seed)
         ids = sample_ids(model, context_ids(prime), length, temperature, seed)
         return {"text": prime + tf.strings.reduce_join(tf.gather(alphabet, ids))}
 
