@@ -65,7 +65,7 @@ def zoo_side(name: str, data_dir):
     spec = get_spec(name)
     recipe = _zoo_recipe(name)
     data = spec.load_data(recipe, data_dir)
-    model = build_and_compile(spec, recipe, data.train_examples)
+    model = build_and_compile(spec, recipe, data)
     per_step = recipe.batch_size * getattr(recipe, "unrollings", 1)
     loop = KerasLoop(model, data.train, per_step)
     loop.predictor = _export_predictor(spec, recipe, model, data_dir)

@@ -51,11 +51,15 @@ def compile_model(spec: ModelSpec, recipe: config_lib.Recipe, model: keras.Model
     return model
 
 
-def build_and_compile(spec: ModelSpec, recipe: config_lib.Recipe,
-                      train_examples: int = 0) -> keras.Model:
+def build_and_compile(spec: ModelSpec, recipe: config_lib.Recipe, data=None) -> keras.Model:
     """The spec's model, built and compiled for the recipe (in whatever `tf.distribute`
-    strategy scope the caller entered; the zoo itself has no strategy setting yet)."""
-    return compile_model(spec, recipe, build_model(spec, recipe), train_examples)
+    strategy scope the caller entered; the zoo itself has no strategy setting yet). Given the
+    `Datasets` it will train on, its schedule fits their length, and their `adapt` sets its
+    data-dependent state."""
+    model = build_model(spec, recipe)
+    if data is not None and data.adapt is not None:
+        data.adapt(model)
+    return compile_model(spec, recipe, model, data.train_examples if data is not None else 0)
 
 
 def load_weights(model: keras.Model, path: Path) -> None:

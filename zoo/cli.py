@@ -224,7 +224,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     metrics = run(spec.name, overrides, data_dir=args.data_dir, output=begun.run_dir,
                   resume=args.resume, verbose=keras_verbosity(args),
                   echo=None if args.quiet else note)
-    test = ", ".join(f"{k} {v:.4f}" for k, v in metrics["test"].items())
+    from zoo.runner import figures
+
+    test = ", ".join(f"{k} {v}" for k, v in figures(metrics["test"]))
     which = (f"the weights of epoch {metrics['evaluated_epoch']}, the lowest validation loss"
              if metrics["evaluated_weights"] == "best"
              else f"the last epoch's weights (epoch {metrics['evaluated_epoch']})")
@@ -244,10 +246,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     read_run_config(args.run_dir)
     resolve_data_dir(args.data_dir)
     load_tensorflow(args)
-    from zoo.runner import evaluate_run
+    from zoo.runner import evaluate_run, figures
 
     test = evaluate_run(args.run_dir, data_dir=args.data_dir, verbose=keras_verbosity(args))
-    print(", ".join(f"{k} {v:.4f}" for k, v in test.items()))
+    print(", ".join(f"{k} {v}" for k, v in figures(test)))
     return 0
 
 

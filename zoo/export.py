@@ -126,6 +126,8 @@ def model_card(spec, recipe, run_dir: Path) -> str:
     import keras
     import tensorflow as tf
 
+    from zoo.runner import figures
+
     metrics_path = run_dir / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
     defaults = spec.recipe.to_dict()
@@ -152,7 +154,7 @@ def model_card(spec, recipe, run_dir: Path) -> str:
           if from_data_dir else []),
         "## Test figures",
         "",
-        *[f"- {key}: {value:.4f}" for key, value in metrics.get("test", {}).items()],
+        *[f"- {key}: {value}" for key, value in figures(metrics.get("test", {}))],
         "",
         "## Data",
         "",

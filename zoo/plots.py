@@ -99,3 +99,31 @@ def search_progress(trials: list[int], scores: list[float], metric: str, directi
     axes.set_title(title)
     axes.legend()
     _save(figure, path)
+
+
+def forecast_windows(history: np.ndarray, truth: np.ndarray, forecasts: dict[str, np.ndarray],
+                     path: Path, title: str, unit: str) -> Path:
+    """A few windows, one panel each: the rows read (history), what followed (truth) and each
+    model's forecast of it, against the step (0 is the first forecast step)."""
+    fig, axes = _subplots((4 * len(history), 3.2), 1, len(history), squeeze=False)
+    for i, ax in enumerate(axes[0]):
+        steps = np.arange(truth.shape[1])
+        ax.plot(np.arange(-history.shape[1], 0), history[i], color="black", label="history")
+        ax.plot(steps, truth[i], "o-", color="black", markersize=3, label="truth")
+        for name, forecast in forecasts.items():
+            ax.plot(steps, forecast[i], "x--" if truth.shape[1] > 1 else "x", label=name)
+        ax.set(xlabel="step", ylabel=unit)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def error_by_step(errors: dict[str, np.ndarray], path: Path, title: str, unit: str) -> Path:
+    """Mean absolute error at each forecast step, one line per model."""
+    fig, ax = _subplots((6, 4))
+    for name, by_step in errors.items():
+        ax.plot(np.arange(1, len(by_step) + 1), by_step, "o-", markersize=3, label=name)
+    ax.set(xlabel="steps ahead", ylabel=f"test MAE ({unit})", title=title)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=8)
+    return _save(fig, path)

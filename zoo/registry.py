@@ -9,6 +9,7 @@ from zoo.errors import UsageError
 from zoo.spec import ModelSpec
 
 FAMILIES = [
+    "forecast",
     "imdb_lstm",
     "mnist_rnn",
     "text8_bigram_lstm",

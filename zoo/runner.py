@@ -85,7 +85,7 @@ def run(
     run_dir, recipe, checkpoint = begun.run_dir, begun.recipe, begun.checkpoint
     keras.utils.set_random_seed(recipe.seed)
     data = spec.load_data(recipe, resolve_data_dir(data_dir))
-    model = build_and_compile(spec, recipe, data.train_examples)
+    model = build_and_compile(spec, recipe, data)
     record, initial_epoch = EpochRecord(), 0
     if checkpoint:
         load_weights(model, checked(run_dir / "checkpoints", checkpoint))
@@ -222,6 +222,21 @@ def evaluate_test(spec: ModelSpec, model: keras.Model, data, run_dir: Path,
     if spec.report is not None:
         test.update(spec.report(model, data, run_dir))
     return test
+
+
+def figures(test: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """Test figures as (name, printed value) pairs: numbers to four places, nested figures
+    (a forecaster's baselines) under dotted names; lists (figures by step) are left to
+    metrics.json."""
+    pairs = []
+    for key, value in test.items():
+        if isinstance(value, dict):
+            pairs += figures(value, f"{prefix}{key}.")
+        elif isinstance(value, (int, float)):
+            pairs.append((prefix + key, f"{value:.4f}"))
+        elif isinstance(value, str):
+            pairs.append((prefix + key, value))
+    return pairs
 
 
 def _round(value: float | None) -> float | None:

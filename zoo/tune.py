@@ -70,7 +70,7 @@ class RecipeHyperModel(kt.HyperModel):
         recipe = self.trial_recipe(hp)
         keras.utils.set_random_seed(recipe.seed)
         self.data = self.spec.load_data(recipe, self.data_dir)
-        return build_and_compile(self.spec, recipe, self.data.train_examples)
+        return build_and_compile(self.spec, recipe, self.data)
 
     def fit(self, hp, model, *args, callbacks=None, epochs=None, initial_epoch=0,
             verbose="auto", **kwargs):

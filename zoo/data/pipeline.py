@@ -27,6 +27,8 @@ class Datasets:
         train_examples: examples in one pass over `train`.
         info: where the data came from (paths, sha256s), recorded in `metrics.json`.
         steps_per_epoch: batches per epoch when `train` is endless (a text stream).
+        adapt: sets a fresh model's data-dependent state before training, as Keras'
+            `adapt` does (a forecaster's normalization, fitted on the training part).
     """
 
     train: tf.data.Dataset
@@ -35,6 +37,7 @@ class Datasets:
     train_examples: int
     info: dict[str, Any] = field(default_factory=dict)
     steps_per_epoch: int | None = None
+    adapt: Callable[[Any], None] | None = None
 
 
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float):
@@ -95,3 +98,36 @@ def _evaluation(x: np.ndarray, y: np.ndarray, batch_size: int) -> tf.data.Datase
         .cache()
         .prefetch(tf.data.AUTOTUNE)
     )
+
+
+def window_datasets(series: Any, recipe: Any) -> Datasets:
+    """Pipelines of (window (batch, history, columns), next values of column 0 (batch,
+    horizon)) over each part of a `zoo.data.timeseries.Series`: the training windows
+    reshuffled each epoch, validation and test in order. Windows are gathered from the part's
+    rows batch by batch, never stored whole."""
+    import tensorflow as tf
+
+    history, horizon = series.history, series.horizon
+
+    def pipeline(name: str, shuffle: bool) -> tuple[tf.data.Dataset, int]:
+        values = tf.constant(series.part(name))
+        count = len(series.part(name)) - history - horizon + 1
+        starts = tf.data.Dataset.range(count)
+        if shuffle:
+            starts = starts.shuffle(count, seed=recipe.seed, reshuffle_each_iteration=True)
+
+        def gather(first):
+            first = tf.cast(first, tf.int32)[:, None]
+            return (tf.gather(values, first + tf.range(history)),
+                    tf.gather(values[:, 0], first + history + tf.range(horizon)))
+
+        batched = starts.batch(min(recipe.batch_size, count)).map(gather)
+        return (batched if shuffle else batched.cache()).prefetch(tf.data.AUTOTUNE), count
+
+    train, train_windows = pipeline("train", True)
+    validation, validation_windows = pipeline("validation", False)
+    test, test_windows = pipeline("test", False)
+    return Datasets(train=train, validation=validation, test=test, train_examples=train_windows,
+                    info={"train_examples": train_windows,
+                          "validation_examples": validation_windows,
+                          "test_examples": test_windows})
