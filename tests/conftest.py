@@ -93,6 +93,38 @@ def write_tiny_corpus(path: Path, n_chars: int = 3000, seed: int = 0) -> Path:
     return path
 
 
+WEATHER_COLUMNS = ["temp_c", "dewpoint_c", "rel_humidity", "pressure_mbar", "wind_speed",
+                   "wind_dir_deg", "ghi_wm2", "total_cloud_tenths"]
+
+
+def weather(hours: int = 400, seed: int = 0) -> np.ndarray:
+    """(hours, 8) values shaped like the Greensboro columns: a daily cycle plus noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(hours)
+    daily = np.sin(2 * np.pi * t / 24)
+    columns = [15 + 8 * daily, 8 + 4 * daily, 60 - 20 * daily, 1000 + 5 * np.cos(t / 50),
+               3 + daily, (t * 7) % 360, np.maximum(0, 800 * daily), (t // 9) % 11]
+    return np.stack(columns, axis=1) + rng.normal(0, 0.5, (hours, 8))
+
+
+def write_series(path: Path, values: np.ndarray, columns: list[str] | None = None,
+                 start: str = "2001-01-01T00", step_minutes: int = 60,
+                 time_format: str = "%Y-%m-%d %H:%M") -> Path:
+    """A CSV of a timestamp column and `columns` (default Greensboro's), a row every
+    `step_minutes`."""
+    from datetime import datetime, timedelta
+
+    columns = columns or WEATHER_COLUMNS[:values.shape[1]]
+    first = datetime.fromisoformat(start)
+    lines = [",".join(["timestamp", *columns])]
+    for i, row in enumerate(values):
+        when = (first + timedelta(minutes=i * step_minutes)).strftime(time_format)
+        lines.append(",".join([when, *(f"{v:.3f}" for v in row)]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def write_manifest(data_dir: Path, *relative: str) -> None:
     lines = [
         f"{hashlib.sha256((data_dir / r).read_bytes()).hexdigest()}  {r}\n" for r in relative
@@ -101,16 +133,18 @@ def write_manifest(data_dir: Path, *relative: str) -> None:
 
 
 def make_tiny_data(data_dir: Path) -> Path:
-    """A data directory holding tiny imdb/imdb.npz (and its word index), mnist/mnist.npz and
-    text/tiny_text8.zip (also as text/text8.zip, the language model's default corpus), and a
-    manifest: every model's smoke recipe runs on it as it is."""
+    """A data directory holding tiny imdb/imdb.npz (and its word index), mnist/mnist.npz,
+    text/tiny_text8.zip (also as text/text8.zip, the language model's default corpus) and
+    timeseries/greensboro_tmy3.csv (400 hours), and a manifest: every model's smoke recipe runs
+    on it as it is."""
     write_tiny_imdb(data_dir / "imdb" / "imdb.npz")
     write_tiny_word_index(data_dir / "imdb" / "imdb_word_index.json")
     write_tiny_mnist(data_dir / "mnist" / "mnist.npz")
     write_tiny_corpus(data_dir / "text" / "tiny_text8.zip")
     write_tiny_corpus(data_dir / "text" / "text8.zip")
+    write_series(data_dir / "timeseries" / "greensboro_tmy3.csv", weather())
     write_manifest(data_dir, "imdb/imdb.npz", "imdb/imdb_word_index.json", "mnist/mnist.npz",
-                   "text/tiny_text8.zip", "text/text8.zip")
+                   "text/tiny_text8.zip", "text/text8.zip", "timeseries/greensboro_tmy3.csv")
     return data_dir
 
 

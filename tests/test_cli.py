@@ -31,7 +31,7 @@ def one_line_error(capsys) -> str:
 @pytest.mark.parametrize(
     "argv, expected",
     [
-        (["run", "nosuch"], "unknown model 'nosuch'; registered models: imdb_lstm"),
+        (["run", "nosuch"], "unknown model 'nosuch'; registered models: forecast_uni_single"),
         (["run", "imdb_lstm", "--set", "unitz=3"], "unknown setting 'unitz'"),
         (["run", "imdb_lstm", "--set", "units"], "not of the form key=value"),
         (["run", "imdb_lstm", "--set", "epochs=abc"], "epochs='abc' is not a valid int"),

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import REPO
+from conftest import REPO, weather, write_series
 
 from zoo import export, rundir, runner
 from zoo.data import imdb
@@ -74,6 +74,10 @@ def expected_outputs(family: str, model, inputs: dict, got) -> dict:
         logits = model(images.astype("float32") / 255.0)
         return {"serving_default/probabilities": tf.nn.softmax(logits),
                 "serving_default/class": np.argmax(logits, axis=-1)}
+    if family == "forecast":
+        window = np.array(inputs["serving_default"]["window"], "float32")
+        return {"serving_default/forecast": model(window),
+                "metadata/history": model.history_length, "metadata/horizon": model.horizon}
     assert family == "text8_bigram_lstm", f"no check of {family}'s signatures against its model"
     from zoo.data import text8
 
@@ -204,6 +208,12 @@ def test_shipped_export_is_small_carded_and_predicts(name, tmp_path, capsys):
     assert json.loads((shipped / export.RECORD).read_text()) == {"model": name, "family": family}
     inputs = {"imdb_lstm": ["a wonderful, moving film"],
               "text8_bigram_lstm": ["the movie"]}.get(family)
+    if family == "forecast":  # three days of a June-like cycle around 20 degrees
+        columns = REGISTRY[name].recipe.columns
+        values = weather(72)[:, :len(columns)]
+        values[:, 0] = 20 + 5 * np.sin(2 * np.pi * (np.arange(72) - 9) / 24)
+        inputs = [str(write_series(tmp_path / "recent.csv", values, columns,
+                                   start="2001-06-01T00"))]
     if family == "mnist_rnn":  # a drawn seven: a bar along the top, a stroke down to the left
         seven = np.zeros((28, 28), np.uint8)
         seven[5:8, 6:22] = 255
@@ -217,6 +227,10 @@ def test_shipped_export_is_small_carded_and_predicts(name, tmp_path, capsys):
         assert printed.endswith("positive: 'a wonderful, moving film' (4 of 4 words known)")
     elif family == "text8_bigram_lstm":
         assert printed.startswith("the movie") and len(printed) == 29
+    elif family == "forecast":  # the next hour, or the next day, of the cycle, roughly
+        values = [float(v) for v in printed.split(": ", 1)[1].split(" (")[0].split(", ")]
+        cycle = 20 + 5 * np.sin(2 * np.pi * (np.arange(72, 72 + len(values)) - 9) / 24)
+        assert np.abs(np.array(values) - cycle).mean() < 2.5, (values, cycle)
     else:
         assert family == "mnist_rnn", f"no shipped-export check for {family}"
         assert printed.startswith("7 (probability"), printed

@@ -91,7 +91,8 @@ class LSTMForecaster(keras.Model):
                 rows.append(self.head(self.dropout(output, training=training)))
             forecast = ops.stack(rows, axis=1)[:, :, 0]
         if self.highway is not None:
-            forecast = forecast + self.highway(ops.reshape(x, (-1, self.history_length * self.columns)))
+            flat = ops.reshape(x, (-1, self.history_length * self.columns))
+            forecast = forecast + self.highway(flat)
         return forecast * self.std[0] + self.mean[0]
 
     def adapt(self, series) -> None:
