@@ -227,10 +227,14 @@ def test_shipped_export_is_small_carded_and_predicts(name, tmp_path, capsys):
         assert printed.endswith("positive: 'a wonderful, moving film' (4 of 4 words known)")
     elif family == "text8_bigram_lstm":
         assert printed.startswith("the movie") and len(printed) == 29
-    elif family == "forecast":  # the next hour, or the next day, of the cycle, roughly
-        values = [float(v) for v in printed.split(": ", 1)[1].split(" (")[0].split(", ")]
-        cycle = 20 + 5 * np.sin(2 * np.pi * (np.arange(72, 72 + len(values)) - 9) / 24)
-        assert np.abs(np.array(values) - cycle).mean() < 2.5, (values, cycle)
+    elif family == "forecast":  # degrees near the cycle's (its other columns are made up)
+        values = np.array([float(v) for v in printed.split(": ", 1)[1].split(" (")[0]
+                          .split(", ")])
+        assert 12 < values.min() and values.max() < 28, values
+        if len(values) == 1:  # the next hour: close to the cycle's next value
+            assert abs(values[0] - (20 + 5 * np.sin(2 * np.pi * (72 - 9) / 24))) < 2, values
+        else:  # the next day: around the cycle's mean
+            assert abs(values.mean() - 20) < 2.5, values
     else:
         assert family == "mnist_rnn", f"no shipped-export check for {family}"
         assert printed.startswith("7 (probability"), printed

@@ -113,6 +113,15 @@ def set_cell(lines: list[str], line: int, column: int, value: str) -> list[str]:
     return [*lines[:line], ",".join(cells), *lines[line + 1:]]
 
 
+def test_a_repeated_time_keeps_its_first_row(tmp_path):
+    lines = write_series(tmp_path / "s.csv", weather(300)).read_text().splitlines()
+    path = tmp_path / "twice.csv"
+    path.write_text("\n".join([*lines[:51], set_cell(lines, 50, 1, "99")[50], *lines[51:]]))
+    data = load(path)
+    assert data.info["rows_repeated"] == 1 and data.info["rows"] == 300
+    assert data.series.values[49, 0] == pytest.approx(float(lines[50].split(",")[1]))
+
+
 @pytest.mark.parametrize("edit, message", [
     (lambda lines: [lines[0].replace("dewpoint_c", "dew")] + lines[1:],
      r"has no column 'dewpoint_c'; its columns are temp_c, dew, "),

@@ -107,3 +107,22 @@ def test_shipped_mnist_exports_score_what_their_cards_say(name, real_data):
     accuracy = np.mean(classes.numpy() == arrays["y_test"])
     card = (shipped / "MODEL_CARD.md").read_text()
     assert f"- accuracy: {accuracy:.4f}" in card, (accuracy, card)
+
+
+def test_greensboro_next_day_forecast_beats_the_naive_and_keeps_up_with_least_squares(
+        real_data, tmp_path):
+    metrics = runner.run("forecast_multi_multi", {"epochs": 2}, data_dir=real_data,
+                         output=tmp_path / "run", verbose=0)
+    assert metrics["data"]["rows"] == 8760 and metrics["data"]["gaps_filled"] == 0
+    assert metrics["data"]["test_examples"] == 876 - 72 - 24 + 1
+    test = metrics["test"]
+    assert test["naive"] == "repeat_last_day"
+    assert test["mae_below_naive_percent"] > 25, test
+    # the highway starts at least squares; two epochs must not leave it far behind
+    assert test["mae"] < 1.03 * test["baselines"]["linear"]["mae"], test
+
+
+def test_greensboro_next_hour_forecast_beats_the_last_value(real_data, tmp_path):
+    metrics = runner.run("forecast_uni_single", {"epochs": 3}, data_dir=real_data,
+                         output=tmp_path / "run", verbose=0)
+    assert metrics["test"]["mae_below_naive_percent"] > 12, metrics["test"]

@@ -13,7 +13,9 @@ no data directory holds it. Each window's inputs come from one part only, as in 
 Rows are placed on a grid of `interval` (the series' most common step unless given); a
 coarser interval keeps the rows at whole multiples of it (the tutorial's `df[5::6]` takes the
 hourly rows of 10-minute data). A missing grid point or an empty cell is a gap: refused with
-its position, or, with `gaps="interpolate"`, filled by linear interpolation in time.
+its position, or, with `gaps="interpolate"`, filled by linear interpolation in time. A time
+given twice keeps its first row (the run's data record counts the rows dropped); times that go
+backwards are refused.
 Normalization statistics are fitted on the training part only.
 """
 
@@ -180,18 +182,21 @@ class Grid:
     interval: int
     filled: int  # values that were gaps, filled by interpolation
     dropped: int  # rows off the grid (between its points)
+    repeated: int  # rows whose time an earlier row had (the first is kept)
 
 
 def regular_grid(table: Table, columns: list[str], interval: int | None, gaps: str,
                  path: Path) -> Grid:
     times = table.times
     steps = np.diff(times)
-    bad = np.flatnonzero(steps <= 0)
+    bad = np.flatnonzero(steps < 0)
     if bad.size:
         i = int(bad[0])
         raise DataError(f"{path} lines {i + 2}-{i + 3}: timestamps {show_time(times[i])} then "
-                        f"{show_time(times[i + 1])} are not increasing; sort the rows and drop "
-                        "repeated times")
+                        f"{show_time(times[i + 1])} are not increasing; sort the rows")
+    # a time given twice (a logger's repeated record) keeps its first row
+    first = np.concatenate([[True], steps > 0])
+    times, steps = times[first], steps[steps > 0]
     if interval is None:
         if not steps.size:
             raise DataError(f"{path} has one row; a series needs many")
@@ -203,7 +208,7 @@ def regular_grid(table: Table, columns: list[str], interval: int | None, gaps: s
     values = np.full((len(grid_times), len(columns)), np.nan)
     rows = (times[on_grid] - start) // interval
     for j, name in enumerate(columns):
-        values[rows, j] = table.columns[name][on_grid]
+        values[rows, j] = table.columns[name][first][on_grid]
     missing = np.isnan(values)
     filled = 0
     if missing.any():
@@ -224,7 +229,7 @@ def regular_grid(table: Table, columns: list[str], interval: int | None, gaps: s
             values[:, j] = np.interp(grid_times, grid_times[known], values[known, j])
         filled = int(missing.sum())
     return Grid(grid_times, values.astype("float32"), interval, filled,
-                int((~on_grid).sum()))
+                int((~on_grid).sum()), int((~first).sum()))
 
 
 @dataclass
@@ -292,7 +297,7 @@ def load(recipe: Any, data_dir: Path | None) -> SeriesDatasets:
             "columns": columns, "interval": format_interval(grid.interval),
             "rows": len(grid.times), "first": show_time(grid.times[0]),
             "last": show_time(grid.times[-1]), "gaps_filled": grid.filled,
-            "rows_off_grid": grid.dropped}
+            "rows_off_grid": grid.dropped, "rows_repeated": grid.repeated}
     windows = window_datasets(series, recipe)
     return SeriesDatasets(**{**vars(windows), "info": {**info, **windows.info},
                              "adapt": lambda model: model.adapt(series)}, series=series)
