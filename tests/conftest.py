@@ -125,6 +125,38 @@ def write_series(path: Path, values: np.ndarray, columns: list[str] | None = Non
     return path
 
 
+def write_tiny_tfds_imdb(root: Path, n_train: int = 60, n_test: int = 30, seed: int = 0) -> Path:
+    """A TFDS data directory holding a tiny `imdb_reviews` (plain_text 1.0.0) that
+    `tfds.load("imdb_reviews", data_dir=root, download=False)` reads, written with TFDS' own
+    features and `tfds.folder_dataset.write_metadata`. Positive reviews lean to "good" words."""
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    rng = np.random.default_rng(seed)
+    version_dir = root / "imdb_reviews" / "plain_text" / "1.0.0"
+    version_dir.mkdir(parents=True, exist_ok=True)
+    features = tfds.features.FeaturesDict({
+        "text": tfds.features.Text(), "label": tfds.features.ClassLabel(names=["neg", "pos"])})
+    words = {0: ["bad", "boring", "dull", "film", "the", "plot"],
+             1: ["good", "great", "moving", "film", "the", "plot"]}
+    for split, n in (("train", n_train), ("test", n_test), ("unsupervised", 4)):
+        path = version_dir / f"imdb_reviews-{split}.tfrecord-00000-of-00001"
+        with tf.io.TFRecordWriter(str(path)) as writer:
+            for i in range(n):
+                label = i % 2
+                text = " ".join(rng.choice(words[label], size=rng.integers(3, 40))) + "."
+                writer.write(features.serialize_example({"text": text.capitalize(),
+                                                         "label": label}))
+    template = tfds.core.ShardedFileTemplate(
+        data_dir=version_dir, template="{DATASET}-{SPLIT}.{FILEFORMAT}-{SHARD_X_OF_Y}",
+        dataset_name="imdb_reviews", filetype_suffix="tfrecord")
+    splits = tfds.folder_dataset.compute_split_info_from_directory(
+        data_dir=version_dir, filename_template=template)
+    tfds.folder_dataset.write_metadata(data_dir=version_dir, features=features,
+                                       split_infos=splits, filename_template=template)
+    return root
+
+
 def write_manifest(data_dir: Path, *relative: str) -> None:
     lines = [
         f"{hashlib.sha256((data_dir / r).read_bytes()).hexdigest()}  {r}\n" for r in relative
@@ -135,14 +167,15 @@ def write_manifest(data_dir: Path, *relative: str) -> None:
 def make_tiny_data(data_dir: Path) -> Path:
     """A data directory holding tiny imdb/imdb.npz (and its word index), mnist/mnist.npz,
     text/tiny_text8.zip (also as text/text8.zip, the language model's default corpus) and
-    timeseries/greensboro_tmy3.csv (400 hours), and a manifest: every model's smoke recipe runs
-    on it as it is."""
+    timeseries/greensboro_tmy3.csv (400 hours), a TFDS folder tensorflow_datasets/ with a tiny
+    imdb_reviews, and a manifest: every model's smoke recipe runs on it as it is."""
     write_tiny_imdb(data_dir / "imdb" / "imdb.npz")
     write_tiny_word_index(data_dir / "imdb" / "imdb_word_index.json")
     write_tiny_mnist(data_dir / "mnist" / "mnist.npz")
     write_tiny_corpus(data_dir / "text" / "tiny_text8.zip")
     write_tiny_corpus(data_dir / "text" / "text8.zip")
     write_series(data_dir / "timeseries" / "greensboro_tmy3.csv", weather())
+    write_tiny_tfds_imdb(data_dir / "tensorflow_datasets")
     write_manifest(data_dir, "imdb/imdb.npz", "imdb/imdb_word_index.json", "mnist/mnist.npz",
                    "text/tiny_text8.zip", "text/text8.zip", "timeseries/greensboro_tmy3.csv")
     return data_dir

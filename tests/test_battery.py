@@ -24,7 +24,18 @@ def spec(request):
 
 @pytest.fixture
 def model(spec):
-    return build_model(spec, smoke_recipe(spec))
+    return built(spec)
+
+
+def built(spec):
+    return prepared(spec, build_model(spec, smoke_recipe(spec)))
+
+
+def prepared(spec, model):
+    """`model` with the state training data would give it (the same every time)."""
+    if spec.prepare is not None:
+        spec.prepare(model, batch(spec, 32, seed=2)[0])
+    return model
 
 
 def batch(spec, size, seed=0):
@@ -101,7 +112,7 @@ def test_a_few_steps_on_one_batch_lower_its_loss(spec, model):
 def test_get_config_round_trip(spec, model, tmp_path):
     x, _ = batch(spec, 4)
     expected = numpy(model(x))
-    clone = type(model).from_config(model.get_config())
+    clone = prepared(spec, type(model).from_config(model.get_config()))
     clone(x)
     clone.set_weights(model.get_weights())
     np.testing.assert_allclose(numpy(clone(x)), expected, atol=1e-6)
@@ -117,7 +128,7 @@ def test_get_config_round_trip(spec, model, tmp_path):
 def test_saved_weights_load_into_a_fresh_model(spec, model, tmp_path):
     x, _ = batch(spec, 4)
     model.save_weights(tmp_path / "model.weights.h5")
-    fresh = build_model(spec, smoke_recipe(spec))
+    fresh = built(spec)
     assert not np.allclose(numpy(fresh(x)), numpy(model(x)))  # another initialization
     fresh.load_weights(tmp_path / "model.weights.h5")
     np.testing.assert_array_equal(numpy(fresh(x)), numpy(model(x)))
@@ -141,7 +152,7 @@ def test_mixed_bfloat16_forward_pass_is_close_to_float32(spec, model):
     expected = numpy(model(x))
     keras.config.set_dtype_policy("mixed_bfloat16")
     try:
-        low = build_model(spec, smoke_recipe(spec))
+        low = built(spec)
         low.set_weights(model.get_weights())
         assert low.compute_dtype == "bfloat16"
         inference = numpy(low(x))

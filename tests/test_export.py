@@ -74,6 +74,13 @@ def expected_outputs(family: str, model, inputs: dict, got) -> dict:
         logits = model(images.astype("float32") / 255.0)
         return {"serving_default/probabilities": tf.nn.softmax(logits),
                 "serving_default/class": np.argmax(logits, axis=-1)}
+    if family == "imdb_reviews_bilstm":
+        texts = np.array(inputs["serving_default"]["text"], dtype=object)
+        ids = model.vectorize(texts).numpy()
+        return {"serving_default/probability": tf.sigmoid(model(texts))[:, 0],
+                "read/words": [len(t.replace(",", "").replace(".", "").split()) for t in texts],
+                "read/words_read": (ids > 0).sum(axis=1),
+                "read/known_words_read": (ids > 1).sum(axis=1)}
     if family == "forecast":
         window = np.array(inputs["serving_default"]["window"], "float32")
         return {"serving_default/forecast": model(window),
@@ -207,6 +214,7 @@ def test_shipped_export_is_small_carded_and_predicts(name, tmp_path, capsys):
     family = REGISTRY[name].family
     assert json.loads((shipped / export.RECORD).read_text()) == {"model": name, "family": family}
     inputs = {"imdb_lstm": ["a wonderful, moving film"],
+              "imdb_reviews_bilstm": ["a wonderful, moving film"],
               "text8_bigram_lstm": ["the movie"]}.get(family)
     if family == "forecast":  # three days of a June-like cycle around 20 degrees
         columns = REGISTRY[name].recipe.columns
@@ -225,6 +233,9 @@ def test_shipped_export_is_small_carded_and_predicts(name, tmp_path, capsys):
     printed = capsys.readouterr().out.strip()
     if family == "imdb_lstm":
         assert printed.endswith("positive: 'a wonderful, moving film' (4 of 4 words known)")
+    elif family == "imdb_reviews_bilstm":
+        assert printed.startswith("positive (probability of positive 0.")
+        assert printed.endswith(": 'a wonderful, moving film'")
     elif family == "text8_bigram_lstm":
         assert printed.startswith("the movie") and len(printed) == 29
     elif family == "forecast":  # degrees near the cycle's (its other columns are made up)

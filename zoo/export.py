@@ -57,9 +57,12 @@ def export_run(run_dir: str | Path, *, to: str | Path | None = None,
         destination = Path(to)
         if destination.exists():
             raise UsageError(f"--to {str(destination)!r} already exists; name a new folder")
-    # a fresh copy of the trained weights, without the optimizer's state
+    # a fresh copy of the trained weights, without the optimizer's state, through a weights
+    # file: it also carries what a layer keeps beside its weights (a vocabulary)
     inference = build_model(spec, recipe)
-    inference.set_weights(model.get_weights())
+    with tempfile.TemporaryDirectory() as scratch:
+        model.save_weights(Path(scratch) / "model.weights.h5")
+        inference.load_weights(Path(scratch) / "model.weights.h5")
     serving = spec.serving(inference, recipe, resolve_data_dir(data_dir))
     card = model_card(spec, recipe, run_dir)
     write_saved_model(inference, serving, destination, card,

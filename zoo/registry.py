@@ -11,6 +11,7 @@ from zoo.spec import ModelSpec
 FAMILIES = [
     "forecast",
     "imdb_lstm",
+    "imdb_reviews_bilstm",
     "mnist_rnn",
     "text8_bigram_lstm",
 ]

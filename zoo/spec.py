@@ -100,6 +100,9 @@ class ModelSpec:
             on how the prime was read), for a model that generates (`zoo sample`).
         comparison: the tutorial code `zoo bench` runs beside the model; without one the
             model is benchmarked alone.
+        prepare: (fresh model, example inputs) -> None: sets the data-dependent state that
+            training data would (a vocabulary) from example inputs, so the test battery calls
+            a model that reads them as a trained one does.
     """
 
     name: str
@@ -125,3 +128,4 @@ class ModelSpec:
     report: Callable[[Any, Any, Path], dict[str, float]] | None = None
     sample: Callable[..., tuple[str, list[str]]] | None = None
     comparison: Comparison | None = None
+    prepare: Callable[[Any, Any], None] | None = None
