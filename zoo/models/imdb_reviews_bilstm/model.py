@@ -96,9 +96,9 @@ class BiLstmReviewClassifier(keras.Model):
         outputs = self.encoder(vectors, training=training)
         padding = ops.expand_dims(ops.equal(ids, 0), -1)
         if self.pooling == "max":
-            # padding's outputs are zeros: keep them out of the maximum
-            outputs = ops.max(ops.where(padding, -1e9, outputs), axis=1)
-            outputs = ops.where(outputs < -1e8, 0.0, outputs)  # a review of padding alone
+            # the LSTM gives padding zero outputs, so a review shorter than sequence_length
+            # has its features floored at 0 (as `GlobalMaxPooling1D` after a masked LSTM)
+            outputs = ops.max(outputs, axis=1)
         elif self.pooling == "mean":
             words = ops.sum(1 - ops.cast(padding, outputs.dtype), axis=1)
             outputs = ops.sum(ops.where(padding, 0.0, outputs), axis=1) / ops.maximum(words, 1)
