@@ -95,7 +95,9 @@ class ModelSpec:
             metrics over `Datasets.test` (a language model scores its held-out stream with
             the state carried).
         report: (trained model, `Datasets`, run directory) -> extra test figures for
-            `metrics.json`; may also draw pictures into the run directory.
+            `metrics.json` (numbers, names, lists by step, or nested {name: {figure:
+            number}} such as a forecaster's baselines); may also draw pictures into the run
+            directory.
         sample: (trained model, prime, length, temperature, seed, keep_case) -> (text, notes
             on how the prime was read), for a model that generates (`zoo sample`).
         comparison: the tutorial code `zoo bench` runs beside the model; without one the
@@ -125,7 +127,7 @@ class ModelSpec:
     search_space: dict[str, list] = field(default_factory=dict)
     objective: tuple[str, str] = ("val_loss", "min")
     evaluate: Callable[[Any, Any], dict[str, float]] | None = None
-    report: Callable[[Any, Any, Path], dict[str, float]] | None = None
+    report: Callable[[Any, Any, Path], dict[str, Any]] | None = None
     sample: Callable[..., tuple[str, list[str]]] | None = None
     comparison: Comparison | None = None
     prepare: Callable[[Any, Any], None] | None = None

@@ -110,8 +110,9 @@ def window_datasets(series: Any, recipe: Any) -> Datasets:
     history, horizon = series.history, series.horizon
 
     def pipeline(name: str, shuffle: bool) -> tuple[tf.data.Dataset, int]:
-        values = tf.constant(series.part(name))
-        count = len(series.part(name)) - history - horizon + 1
+        rows = series.part(name)
+        values = tf.constant(rows)
+        count = len(rows) - history - horizon + 1
         starts = tf.data.Dataset.range(count)
         if shuffle:
             starts = starts.shuffle(count, seed=recipe.seed, reshuffle_each_iteration=True)
