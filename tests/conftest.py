@@ -3,7 +3,9 @@ real data directory when present."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import zipfile
@@ -150,10 +152,12 @@ def write_tiny_tfds_imdb(root: Path, n_train: int = 60, n_test: int = 30, seed: 
     template = tfds.core.ShardedFileTemplate(
         data_dir=version_dir, template="{DATASET}-{SPLIT}.{FILEFORMAT}-{SHARD_X_OF_Y}",
         dataset_name="imdb_reviews", filetype_suffix="tfrecord")
-    splits = tfds.folder_dataset.compute_split_info_from_directory(
-        data_dir=version_dir, filename_template=template)
-    tfds.folder_dataset.write_metadata(data_dir=version_dir, features=features,
-                                       split_infos=splits, filename_template=template)
+    # TFDS prints what it found and a progress bar; a test reading stderr must not see them
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        splits = tfds.folder_dataset.compute_split_info_from_directory(
+            data_dir=version_dir, filename_template=template)
+        tfds.folder_dataset.write_metadata(data_dir=version_dir, features=features,
+                                           split_infos=splits, filename_template=template)
     return root
 
 
