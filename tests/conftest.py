@@ -127,6 +127,14 @@ def write_series(path: Path, values: np.ndarray, columns: list[str] | None = Non
     return path
 
 
+def tfds_imdb_features():
+    """TFDS' `imdb_reviews` features: the review's text and its label, neg or pos."""
+    import tensorflow_datasets as tfds
+
+    return tfds.features.FeaturesDict({
+        "text": tfds.features.Text(), "label": tfds.features.ClassLabel(names=["neg", "pos"])})
+
+
 def write_tiny_tfds_imdb(root: Path, n_train: int = 60, n_test: int = 30, seed: int = 0) -> Path:
     """A TFDS data directory holding a tiny `imdb_reviews` (plain_text 1.0.0) that
     `tfds.load("imdb_reviews", data_dir=root, download=False)` reads, written with TFDS' own
@@ -137,8 +145,7 @@ def write_tiny_tfds_imdb(root: Path, n_train: int = 60, n_test: int = 30, seed: 
     rng = np.random.default_rng(seed)
     version_dir = root / "imdb_reviews" / "plain_text" / "1.0.0"
     version_dir.mkdir(parents=True, exist_ok=True)
-    features = tfds.features.FeaturesDict({
-        "text": tfds.features.Text(), "label": tfds.features.ClassLabel(names=["neg", "pos"])})
+    features = tfds_imdb_features()
     words = {0: ["bad", "boring", "dull", "film", "the", "plot"],
              1: ["good", "great", "moving", "film", "the", "plot"]}
     for split, n in (("train", n_train), ("test", n_test), ("unsupervised", 4)):

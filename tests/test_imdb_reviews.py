@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import write_tiny_tfds_imdb
+from conftest import tfds_imdb_features, write_tiny_tfds_imdb
 
 from zoo import export, runner
 from zoo.cli import main
@@ -35,10 +35,7 @@ def test_the_vocabulary_comes_from_the_training_part_only(tmp_path):
     root = write_tiny_tfds_imdb(tmp_path / "data" / "tensorflow_datasets")
     # a word in every test review and nowhere else
     test_file = next((root / "imdb_reviews/plain_text/1.0.0").glob("*-test.tfrecord*"))
-    import tensorflow_datasets as tfds
-
-    features = tfds.features.FeaturesDict({
-        "text": tfds.features.Text(), "label": tfds.features.ClassLabel(names=["neg", "pos"])})
+    features = tfds_imdb_features()
     with tf.io.TFRecordWriter(str(test_file)) as writer:
         for i in range(30):
             writer.write(features.serialize_example({"text": "zebra good", "label": i % 2}))

@@ -23,7 +23,7 @@ SHUFFLE_SEED = 113  # as keras' imdb loader
 
 
 def read(data_dir: Path | None) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict]:
-    """{"train": (texts, labels), "test": (...)} as numpy arrays of bytes and int64, and
+    """{"train": (texts, labels), "test": (...)} as numpy arrays of bytes and float32 0/1, and
     where they came from."""
     import tensorflow_datasets as tfds
 

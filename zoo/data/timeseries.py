@@ -110,7 +110,6 @@ class Table:
 
     times: np.ndarray  # int64 seconds
     columns: dict[str, np.ndarray]
-    header: list[str]
 
 
 def read_table(path: Path, wanted: list[str]) -> Table:
@@ -144,7 +143,7 @@ def read_table(path: Path, wanted: list[str]) -> Table:
                 raise DataError(f"{path} line {number + 2}: column {name!r} holds {cell!r}; "
                                 "expected a finite number")
         columns[name] = values
-    return Table(times, columns, header)
+    return Table(times, columns)
 
 
 def parse_times(texts: list[str], path: Path) -> np.ndarray:

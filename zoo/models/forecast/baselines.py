@@ -17,9 +17,11 @@ SARIMAX_ORDER = (2, 0, 1)  # with a seasonal (1, 0, 1) of one day, where a day i
 MAX_SEASON = 48
 
 
-def least_squares(inputs: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def least_squares(series: Series) -> tuple[np.ndarray, np.ndarray]:
     """The kernel (history * columns, horizon) and bias (horizon,) minimizing the squared error
-    of `flatten(inputs) @ kernel + bias` against `targets`."""
+    of `flatten(window) @ kernel + bias` against the next values, both normalized, over the
+    training windows: the tutorial's `Linear` model, solved exactly instead of trained."""
+    inputs, targets = normalized_windows(series, "train")
     flat = inputs.reshape(len(inputs), -1).astype(np.float64)
     design = np.concatenate([flat, np.ones((len(flat), 1))], axis=1)
     solution = np.linalg.lstsq(design, targets.astype(np.float64), rcond=None)[0]
@@ -42,11 +44,8 @@ def repeat_last_day(series: Series, inputs: np.ndarray) -> np.ndarray | None:
 
 
 def linear(series: Series, inputs: np.ndarray) -> np.ndarray:
-    """Least squares on the normalized training windows: the tutorial's `Linear` model,
-    solved exactly instead of trained."""
-    train_inputs, train_targets = series.windows("train")
-    kernel, bias = least_squares(normalize(series, train_inputs),
-                                 (train_targets - series.mean[0]) / series.std[0])
+    """The least-squares fit's forecasts (`least_squares`)."""
+    kernel, bias = least_squares(series)
     flat = normalize(series, inputs).reshape(len(inputs), -1)
     return (flat @ kernel + bias) * series.std[0] + series.mean[0]
 
@@ -66,14 +65,10 @@ def dense(series: Series, inputs: np.ndarray, seed: int) -> np.ndarray:
         keras.layers.Dense(series.horizon),
     ])
     model.compile(optimizer="adam", loss="mse")
-
-    def scaled(part):
-        x, y = series.windows(part)
-        return normalize(series, x), (y - series.mean[0]) / series.std[0]
-
     stop = keras.callbacks.EarlyStopping(patience=2, restore_best_weights=True)
-    model.fit(*scaled("train"), validation_data=scaled("validation"), epochs=20, batch_size=32,
-              callbacks=[stop], verbose=0)
+    model.fit(*normalized_windows(series, "train"),
+              validation_data=normalized_windows(series, "validation"), epochs=20,
+              batch_size=32, callbacks=[stop], verbose=0)
     predicted = np.asarray(model(normalize(series, inputs), training=False))
     return predicted * series.std[0] + series.mean[0]
 
@@ -115,3 +110,9 @@ def var(series: Series, inputs: np.ndarray) -> np.ndarray | None:
 
 def normalize(series: Series, inputs: np.ndarray) -> np.ndarray:
     return (inputs - series.mean) / series.std
+
+
+def normalized_windows(series: Series, part: str) -> tuple[np.ndarray, np.ndarray]:
+    """A part's windows and next values, scaled by the training part's statistics."""
+    inputs, targets = series.windows(part)
+    return normalize(series, inputs), (targets - series.mean[0]) / series.std[0]
