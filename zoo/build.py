@@ -4,6 +4,7 @@ exporter and the bench share."""
 from __future__ import annotations
 
 import math
+import tempfile
 from pathlib import Path
 
 import keras
@@ -74,3 +75,16 @@ def load_weights(model: keras.Model, path: Path) -> None:
 
 def count_params(model: keras.Model) -> int:
     return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+def copy_weights(source: keras.Model, target: keras.Model) -> None:
+    """Gives `target`, a model of the same spec and recipe, `source`'s weights through a
+    weights file, which also carries what a layer keeps beside its weights (a vocabulary),
+    and the optimizer's state when both are compiled."""
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "model.weights.h5"
+        source.save_weights(path)
+        if target.optimizer is None:
+            target.load_weights(path)
+        else:
+            load_weights(target, path)

@@ -57,6 +57,10 @@ def make_parser() -> argparse.ArgumentParser:
     run.add_argument("--export", action="store_true",
                      help="then export the trained model to exports/NAME/<next version>")
     run.add_argument("--quiet", action="store_true", help="print only the result")
+    run.add_argument("--strategy", default="default", metavar="NAME",
+                     help="default (one device), mirrored (this machine's GPUs, or "
+                          "ZOO_CPU_DEVICES=N logical CPUs) or multi_worker (the cluster in "
+                          "TF_CONFIG; the chief writes the run directory)")
     _add_data_dir(run)
 
     evaluate = command("eval", "evaluate a run's trained model on the test set")
@@ -201,13 +205,16 @@ def run_overrides(args: argparse.Namespace, spec) -> dict[str, str]:
 def cmd_run(args: argparse.Namespace) -> int:
     from zoo import config as config_lib
     from zoo.data.files import resolve_data_dir
+    from zoo.distribute import check_strategy, writes_run_dir
     from zoo.registry import get_spec
     from zoo.rundir import start
 
     spec = get_spec(args.name)
     overrides = run_overrides(args, spec)
+    check_strategy(args.strategy)
+    writer = writes_run_dir(args.strategy)
     # the run directory, --resume's rules and the data directory, checked before TensorFlow
-    begun = start(spec, overrides, args.output, args.resume)
+    begun = start(spec, overrides, args.output, args.resume, writer=writer)
     recipe = begun.recipe
     resolve_data_dir(args.data_dir)
     if args.show_config:
@@ -223,7 +230,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     # is looked for once)
     metrics = run(spec.name, overrides, data_dir=args.data_dir, output=begun.run_dir,
                   resume=args.resume, verbose=keras_verbosity(args),
-                  echo=None if args.quiet else note)
+                  echo=None if args.quiet else note, strategy=args.strategy)
+    if not writer:
+        print(f"{spec.name}: trained {metrics['steps_trained']} steps as a worker; the chief "
+              f"writes the run directory and tests the model")
+        return 0
     from zoo.runner import figures
 
     test = ", ".join(f"{k} {v}" for k, v in figures(metrics["test"]))

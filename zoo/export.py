@@ -46,7 +46,7 @@ def export_run(run_dir: str | Path, *, to: str | Path | None = None,
                root: str | Path = EXPORTS, data_dir: str | Path | None = None) -> Path:
     """Exports a run's trained model to `to`, else `root/<model>/<next version>/`; returns
     the path. `data_dir` supplies what the signatures carry inside (the IMDB word index)."""
-    from zoo.build import build_model
+    from zoo.build import build_model, copy_weights
     from zoo.runner import load_run_model
 
     run_dir = Path(run_dir)
@@ -57,12 +57,9 @@ def export_run(run_dir: str | Path, *, to: str | Path | None = None,
         destination = Path(to)
         if destination.exists():
             raise UsageError(f"--to {str(destination)!r} already exists; name a new folder")
-    # a fresh copy of the trained weights, without the optimizer's state, through a weights
-    # file: it also carries what a layer keeps beside its weights (a vocabulary)
+    # a fresh copy of the trained weights, without the optimizer's state
     inference = build_model(spec, recipe)
-    with tempfile.TemporaryDirectory() as scratch:
-        model.save_weights(Path(scratch) / "model.weights.h5")
-        inference.load_weights(Path(scratch) / "model.weights.h5")
+    copy_weights(model, inference)
     serving = spec.serving(inference, recipe, resolve_data_dir(data_dir))
     card = model_card(spec, recipe, run_dir)
     write_saved_model(inference, serving, destination, card,

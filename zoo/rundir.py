@@ -76,14 +76,16 @@ RESUMABLE = ("epochs", "max_steps")
 
 
 def start(spec: ModelSpec, overrides: dict[str, Any], output: str | Path | None,
-          resume: bool) -> RunStart:
+          resume: bool, writer: bool = True) -> RunStart:
     """The run directory and recipe of a new run, or of the run `--resume` continues; writes
-    nothing."""
+    nothing. A process that will not write the run (a `multi_worker` worker other than the
+    chief) does not check that a new run's directory is free: the chief may have begun it."""
     if not resume:
         run_dir = Path(output) if output else default_run_dir(spec.name)
         if run_dir.exists() and not run_dir.is_dir():
             raise UsageError(f"--output {str(run_dir)!r} is a file, not a directory")
-        check_new(run_dir)
+        if writer:
+            check_new(run_dir)
         created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
         return RunStart(run_dir, config_lib.override(spec.recipe, overrides), created, None)
     run_dir = Path(output) if output else latest_run_dir(spec.name)

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import math
+import tempfile
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +30,7 @@ import keras
 import tensorflow as tf
 
 from zoo import config as config_lib
-from zoo import plots
+from zoo import distribute, plots
 from zoo.build import build_and_compile, count_params, load_weights
 from zoo.callbacks import (
     EpochCheckpoint,
@@ -39,6 +41,7 @@ from zoo.callbacks import (
 )
 from zoo.checkpoints import checked, read_checkpoint_index
 from zoo.data.files import resolve_data_dir
+from zoo.distribute import check_batch, check_strategy, describe, make_strategy, writes_run_dir
 from zoo.errors import UsageError, ZooError
 from zoo.io import atomic_write, write_json
 from zoo.registry import get_spec
@@ -74,22 +77,42 @@ def run(
     resume: bool = False,
     verbose: int | str = "auto",
     echo: Callable[[str], Any] | None = None,
+    strategy: str = "default",
 ) -> dict[str, Any]:
     """Trains `name` with its recipe plus `overrides`, evaluates on the test set once, and
     writes the run directory. Returns the contents of `metrics.json`.
 
     `verbose` is Keras' (0: silent, 1: progress bars, 2: a line per epoch); `echo`, if given,
-    receives one line per epoch (steps, seconds, every figure) from the runner itself."""
+    receives one line per epoch (steps, seconds, every figure) from the runner itself.
+    `strategy` is `zoo.distribute`'s: "default" (one device, or the `tf.distribute` scope the
+    caller entered), "mirrored" or "multi_worker". A `multi_worker` process other than the
+    chief trains its share, writes only a scratch folder, and returns what it trained."""
     spec = get_spec(name)
-    begun = start(spec, dict(overrides or {}), output, resume)
+    check_strategy(strategy)
+    writer = writes_run_dir(strategy)
+    begun = start(spec, dict(overrides or {}), output, resume, writer=writer)
     run_dir, recipe, checkpoint = begun.run_dir, begun.recipe, begun.checkpoint
+    distribution = make_strategy(strategy)
+    check_batch(recipe.batch_size, distribution)
     keras.utils.set_random_seed(recipe.seed)
     data = spec.load_data(recipe, resolve_data_dir(data_dir))
-    model = build_and_compile(spec, recipe, data)
-    record, initial_epoch = EpochRecord(), 0
-    if checkpoint:
-        load_weights(model, checked(run_dir / "checkpoints", checkpoint))
-        record, initial_epoch = EpochRecord(**checkpoint["record"]), checkpoint["epoch"]
+    with distribution.scope():
+        model = build_and_compile(spec, recipe, data)
+        record, initial_epoch = EpochRecord(), 0
+        if checkpoint:
+            load_weights(model, checked(run_dir / "checkpoints", checkpoint))
+            record, initial_epoch = EpochRecord(**checkpoint["record"]), checkpoint["epoch"]
+    # validation and the test on one device: the strategy's model itself, or a copy, which
+    # takes the trained weights and what `adapt` set through weights files (adapting it
+    # too would read the training data once more, and so shift its seeded shuffle)
+    evaluation_model = model if strategy == "default" else build_and_compile(spec, recipe)
+    if not writer:
+        with tempfile.TemporaryDirectory(prefix="zoo-worker-") as scratch:
+            _train(spec, recipe, data, model, evaluation_model, Path(scratch), checkpoint,
+                   record, initial_epoch, verbose, None)
+        return {"model": name, "run_dir": None, "chief_run_dir": str(run_dir),
+                "strategy": describe(distribution),
+                "steps_trained": int(model.optimizer.iterations.numpy())}
     with locked(run_dir):
         # again, now that no other run can be writing it
         if not resume:
@@ -105,31 +128,48 @@ def run(
             raise UsageError(f"cannot create run directory {str(run_dir)!r}: {error}") from None
         write_json(run_dir / "config.json",
                    {"model": name, "created": begun.created, "config": recipe.to_dict()})
-        return _train_and_test(spec, recipe, data, model, run_dir, checkpoint, record,
-                               initial_epoch, verbose, echo)
+        return _train_and_test(spec, recipe, data, model, evaluation_model, run_dir,
+                               checkpoint, record, initial_epoch, verbose, echo,
+                               describe(distribution))
 
 
-def _train_and_test(spec, recipe, data, model, run_dir, checkpoint, record, initial_epoch,
-                    verbose, echo) -> dict[str, Any]:
+def _train(spec, recipe, data, model, evaluation_model, run_dir, checkpoint, record,
+           initial_epoch, verbose, echo) -> EpochCheckpoint:
+    """Trains for what is left of the recipe, checkpointing into `run_dir`; returns the
+    checkpointer (which knows the best epoch)."""
     saver = EpochCheckpoint(run_dir / "checkpoints", record, checkpoint and checkpoint["best"])
     nonfinite = StopOnNonFiniteLoss()
     callbacks = [EpochRecorder(record, recipe.batch_size, data.train_examples,
                                planned_epochs(recipe, data), echo),
                  saver, nonfinite, keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"))]
-    started = datetime.now(timezone.utc)
     if more_to_train(recipe, initial_epoch, int(model.optimizer.iterations.numpy())):
-        fit(model, data, recipe, callbacks, initial_epoch=initial_epoch, verbose=verbose)
+        train = fit if evaluation_model is model else functools.partial(
+            distribute.fit, evaluation_model=evaluation_model)
+        train(model, data, recipe, callbacks, initial_epoch=initial_epoch, verbose=verbose)
     if nonfinite.stopped_at is not None:
         write_json(run_dir / "history.json", record.history)
         kept = f"the best epoch's weights ({saver.best['weights']}) are kept in " \
             f"{run_dir / 'checkpoints'}" if saver.best else "no epoch ended with a finite loss"
         raise ZooError(f"training stopped at step {nonfinite.stopped_at}: the loss is no longer "
                        f"a finite number; {kept}. Try a lower learning_rate or a clip_norm")
+    return saver
+
+
+def _train_and_test(spec, recipe, data, model, evaluation_model, run_dir, checkpoint, record,
+                    initial_epoch, verbose, echo, strategy) -> dict[str, Any]:
+    started = datetime.now(timezone.utc)
+    saver = _train(spec, recipe, data, model, evaluation_model, run_dir, checkpoint, record,
+                   initial_epoch, verbose, echo)
     steps_trained = int(model.optimizer.iterations.numpy())
     evaluated_epoch = record.epochs
-    if recipe.restore_best and saver.best:
-        load_weights(model, checked(run_dir / "checkpoints", saver.best))
+    best = recipe.restore_best and saver.best
+    if best:
         evaluated_epoch = saver.best["epoch"]
+    if best or evaluation_model is not model:
+        # the weights a strategy trained reach the one-device model through the checkpoint
+        entry = saver.best if best else read_checkpoint_index(run_dir / "checkpoints")
+        load_weights(evaluation_model, checked(run_dir / "checkpoints", entry))
+    model = evaluation_model
     test = evaluate_test(spec, model, data, run_dir, verbose)
 
     atomic_write(run_dir / "model.keras", model.save)
@@ -145,13 +185,14 @@ def _train_and_test(spec, recipe, data, model, run_dir, checkpoint, record, init
         "epochs_trained": record.epochs,
         "steps_trained": steps_trained,
         "evaluated_epoch": evaluated_epoch,
-        "evaluated_weights": "best" if recipe.restore_best and saver.best else "last",
+        "evaluated_weights": "best" if best else "last",
         "epoch_seconds": record.epoch_seconds,
         "train_seconds": record.train_seconds,
         "train_examples_per_second": _round(record.examples_per_second()),
         "data": data.info,
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "strategy": strategy,
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
         "run_dir": str(run_dir),
     }

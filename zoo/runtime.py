@@ -39,6 +39,8 @@ def load_tensorflow(verbose: bool = False) -> None:
             with native_stderr_silenced():
                 import keras  # noqa: F401
                 import tensorflow  # noqa: F401
+    from zoo.distribute import split_cpu
     from zoo.training import configure_threads
 
+    split_cpu()
     configure_threads()

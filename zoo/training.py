@@ -63,7 +63,21 @@ class ClippedAdam(keras.optimizers.Adam):
         self.clip_mode = clip_mode
 
     def apply(self, grads, trainable_variables=None):
-        return super().apply(clip_gradients(grads, self.clip_norm, self.clip_mode),
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync if context is not None else 1
+        if self.clip_norm is None or replicas == 1:
+            return super().apply(clip_gradients(grads, self.clip_norm, self.clip_mode),
+                                 trainable_variables)
+        # Under a `tf.distribute` strategy each replica holds its part of the gradient, and
+        # Keras sums the parts after `apply`. Clipping a part is not clipping the gradient, so
+        # sum them here, clip the sum as one device would, and hand Keras equal shares of it.
+        dense = [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
+                 for g in grads]
+        summed = iter(context.all_reduce(tf.distribute.ReduceOp.SUM,
+                                         [g for g in dense if g is not None]))
+        clipped = clip_gradients([None if g is None else next(summed) for g in dense],
+                                 self.clip_norm, self.clip_mode)
+        return super().apply([None if g is None else g / replicas for g in clipped],
                              trainable_variables)
 
     def get_config(self):

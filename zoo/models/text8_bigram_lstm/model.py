@@ -35,7 +35,8 @@ class BigramLanguageModel(keras.Model):
         units: size of the LSTM state.
         dropout: fraction of the cell's inputs and outputs dropped in training.
         stream_batch_size: rows of the training stream; a training batch of another size
-            starts from zeros and is not carried on.
+            starts from zeros and is not carried on. Under a `tf.distribute` strategy of n
+            replicas, each replica carries its n-th of the rows.
 
     Example:
     >>> import numpy as np
@@ -54,10 +55,19 @@ class BigramLanguageModel(keras.Model):
         self.cell = FusedLSTMCell(units)
         self.output_dropout = keras.layers.Dropout(dropout)
         self.logits = keras.layers.Dense(VOCAB)
-        # The training stream's state between batches (not a weight: it is not saved).
+        # The training stream's state between batches (not a weight: it is not saved). Built
+        # under a `tf.distribute` strategy, each replica trains on its share of the stream's
+        # rows (`zoo.distribute` gives replica r the r-th n-th of every batch) and keeps their
+        # state in its own copy (synchronized on read, never averaged).
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if stream_batch_size % replicas:
+            raise ValueError(f"stream_batch_size={stream_batch_size} does not split over "
+                             f"{replicas} replicas")
+        self.stream_rows = stream_batch_size // replicas
         self.stream_state = [
-            tf.Variable(tf.zeros((stream_batch_size, units)), trainable=False,
-                        name=f"stream_{part}")
+            tf.Variable(tf.zeros((self.stream_rows, units)), trainable=False,
+                        synchronization=tf.VariableSynchronization.ON_READ,
+                        aggregation=tf.VariableAggregation.NONE, name=f"stream_{part}")
             for part in ("h", "c")
         ]
         # === Config ===
@@ -76,7 +86,7 @@ class BigramLanguageModel(keras.Model):
 
     def call(self, bigrams, training=None, initial_state=None, return_state=False):
         stream = (training and initial_state is None
-                  and bigrams.shape[0] in (None, self.stream_batch_size))
+                  and bigrams.shape[0] in (None, self.stream_rows))
         if stream:
             initial_state, same_stream = self._stream_start(bigrams)
         # time-major from the ids on: the loop runs over time, and ids are the cheapest
@@ -101,7 +111,7 @@ class BigramLanguageModel(keras.Model):
         """The stream's carried state for a batch of its size, zeros for any other; and
         whether the batch is the stream's."""
         batch = tf.shape(bigrams)[0]
-        same_stream = tf.equal(batch, self.stream_batch_size)
+        same_stream = tf.equal(batch, self.stream_rows)
         carried = [tf.cast(tf.stop_gradient(v.read_value()), self.compute_dtype)
                    for v in self.stream_state]
         return tf.cond(same_stream, lambda: carried, lambda: self.zero_state(batch)), same_stream
@@ -110,7 +120,7 @@ class BigramLanguageModel(keras.Model):
         # The state kept is the new one or the old, chosen by arithmetic: an assignment inside
         # a tf.cond led TF 2.21's constant folding to give every batch the stream's size
         # (tests/test_text8.py, a batch size known only when the graph runs).
-        size = self.stream_batch_size
+        size = self.stream_rows
         keep = tf.cast(same_stream, tf.float32)
         padding = tf.maximum(size - tf.shape(state[0])[0], 0)
         for variable, value in zip(self.stream_state, state):
