@@ -206,6 +206,24 @@ def test_bad_strategy_settings_are_one_line_errors(argv, environment, expected, 
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("batch_size, examples, endless, replicas, expected", [
+    (8, 54, False, 2, None),
+    (8, 54, False, 4, None),    # a last batch of 6 gives each replica 1 or 2 examples
+    (8, 49, False, 2, "the last training batch of each epoch holds 1 of the 49 examples, "
+                      "fewer than the 2 replicas"),
+    (8, 49, True, 2, None),     # a stream's batches are all full
+    (6, 54, False, 4, "batch_size=6 does not split evenly over 4 replicas; use a multiple "
+                      "of 4"),
+])
+def test_batches_must_give_every_replica_examples(batch_size, examples, endless, replicas,
+                                                  expected):
+    if expected is None:
+        distribute.check_batches(batch_size, examples, endless, replicas)
+    else:
+        with pytest.raises(UsageError, match=expected):
+            distribute.check_batches(batch_size, examples, endless, replicas)
+
+
 def test_mirrored_on_one_device_says_what_it_needs():
     # this process has one CPU device (ZOO_CPU_DEVICES is not set for the tests)
     with pytest.raises(UsageError, match="--strategy mirrored found one device .*CPU:0.*; it "

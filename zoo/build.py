@@ -54,7 +54,7 @@ def compile_model(spec: ModelSpec, recipe: config_lib.Recipe, model: keras.Model
 
 def build_and_compile(spec: ModelSpec, recipe: config_lib.Recipe, data=None) -> keras.Model:
     """The spec's model, built and compiled for the recipe (in whatever `tf.distribute`
-    strategy scope the caller entered; the zoo itself has no strategy setting yet). Given the
+    strategy scope the caller entered: the runner enters `--strategy`'s). Given the
     `Datasets` it will train on, its schedule fits their length, and their `adapt` sets its
     data-dependent state."""
     model = build_model(spec, recipe)
@@ -84,7 +84,7 @@ def copy_weights(source: keras.Model, target: keras.Model) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "model.weights.h5"
         source.save_weights(path)
-        if target.optimizer is None:
+        if getattr(target, "optimizer", None) is None:  # not compiled
             target.load_weights(path)
         else:
             load_weights(target, path)

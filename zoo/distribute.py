@@ -8,14 +8,14 @@
 The global batch is the recipe's `batch_size`, split evenly over the replicas.
 
 Under `mirrored` and `multi_worker` the training steps are Keras' own `train_step`, run on
-every replica by `strategy.run`; the loop around them (`fit` below) is the zoo's, because
-Keras 3's `fit` fails under these strategies for some inputs: before training it averages a
-first batch over the replicas (`_maybe_symbolic_build`), which raises for text inputs and for
-a batch smaller than the replicas, and under `MultiWorkerMirroredStrategy` for every input
-(a nested value, which that strategy cannot reduce), and its metric reduction there fails too
-(keras-team/keras#20585, tensorflow/tensorflow#72388). Validation and the test evaluation run
-on one device, on a copy of the trained weights: the evaluation streams of the language model
-are one sequence of batch 1 and cannot be split.
+every replica by `strategy.run`; the loop around them (`train_on_replicas` below) is the
+zoo's, because Keras 3's `fit` fails under these strategies for some inputs. Before training
+it averages a first batch over the replicas (`_maybe_symbolic_build`), which raises for text
+and for a batch smaller than the replicas, and under `MultiWorkerMirroredStrategy` for every
+input (a nested value, which that strategy cannot reduce); its metric reduction fails there
+too (keras-team/keras#20585). Validation and the test evaluation run on one device, on a
+copy of the trained weights: the language model's evaluation streams are one sequence of
+batch 1 and cannot be split.
 
 This module reads `TF_CONFIG` and `ZOO_CPU_DEVICES` without TensorFlow, so the command line
 checks them before it loads.
@@ -141,15 +141,23 @@ def describe(strategy) -> dict[str, Any]:
             "devices": devices}
 
 
-def check_batch(batch_size: int, strategy) -> None:
-    replicas = strategy.num_replicas_in_sync
+def check_batches(batch_size: int, train_examples: int, endless: bool, replicas: int) -> None:
+    """Refuses a global batch that does not split evenly over the replicas, and an epoch
+    whose last, partial batch would leave a replica without an example (`endless`: the
+    training data is a stream of full batches)."""
     if batch_size % replicas:
         raise UsageError(f"batch_size={batch_size} does not split evenly over {replicas} "
                          f"replicas; use a multiple of {replicas}")
+    last = train_examples % batch_size
+    if not endless and 0 < last < replicas:
+        raise UsageError(f"with batch_size={batch_size} the last training batch of each epoch "
+                         f"holds {last} of the {train_examples} examples, fewer than the "
+                         f"{replicas} replicas; use another batch_size")
 
 
-def fit(model, data, recipe, callbacks: list, *, evaluation_model, initial_epoch: int = 0,
-        epochs: int | None = None, verbose: int | str = "auto") -> None:
+def train_on_replicas(model, data, recipe, callbacks: list, *, evaluation_model,
+                      initial_epoch: int = 0, epochs: int | None = None,
+                      verbose: int | str = "auto") -> None:
     """Trains `model` (built under a distribution strategy's scope) as Keras' `fit` would:
     epochs of `data.train` in global batches, each step Keras' `train_step` on every replica,
     with the same callbacks. After each epoch `evaluation_model`, a one-device copy, takes

@@ -11,7 +11,8 @@ everything a run produced in one run directory.
 
 Its parts live beside it: `zoo.build` (model, optimizer, weights), `zoo.callbacks` (timing,
 step limit, checkpoints), `zoo.checkpoints` (the checkpoint index), `zoo.rundir` (where runs
-go, what they were made with, what `--resume` may change).
+go, what they were made with, what `--resume` may change), `zoo.distribute` (`--strategy`:
+training on several devices or machines).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import keras
 import tensorflow as tf
 
 from zoo import config as config_lib
-from zoo import distribute, plots
+from zoo import plots
 from zoo.build import build_and_compile, count_params, load_weights
 from zoo.callbacks import (
     EpochCheckpoint,
@@ -41,7 +42,14 @@ from zoo.callbacks import (
 )
 from zoo.checkpoints import checked, read_checkpoint_index
 from zoo.data.files import resolve_data_dir
-from zoo.distribute import check_batch, check_strategy, describe, make_strategy, writes_run_dir
+from zoo.distribute import (
+    check_batches,
+    check_strategy,
+    describe,
+    make_strategy,
+    train_on_replicas,
+    writes_run_dir,
+)
 from zoo.errors import UsageError, ZooError
 from zoo.io import atomic_write, write_json
 from zoo.registry import get_spec
@@ -93,9 +101,10 @@ def run(
     begun = start(spec, dict(overrides or {}), output, resume, writer=writer)
     run_dir, recipe, checkpoint = begun.run_dir, begun.recipe, begun.checkpoint
     distribution = make_strategy(strategy)
-    check_batch(recipe.batch_size, distribution)
     keras.utils.set_random_seed(recipe.seed)
     data = spec.load_data(recipe, resolve_data_dir(data_dir))
+    check_batches(recipe.batch_size, data.train_examples, data.steps_per_epoch is not None,
+                  distribution.num_replicas_in_sync)
     with distribution.scope():
         model = build_and_compile(spec, recipe, data)
         record, initial_epoch = EpochRecord(), 0
@@ -144,7 +153,7 @@ def _train(spec, recipe, data, model, evaluation_model, run_dir, checkpoint, rec
                  saver, nonfinite, keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"))]
     if more_to_train(recipe, initial_epoch, int(model.optimizer.iterations.numpy())):
         train = fit if evaluation_model is model else functools.partial(
-            distribute.fit, evaluation_model=evaluation_model)
+            train_on_replicas, evaluation_model=evaluation_model)
         train(model, data, recipe, callbacks, initial_epoch=initial_epoch, verbose=verbose)
     if nonfinite.stopped_at is not None:
         write_json(run_dir / "history.json", record.history)
