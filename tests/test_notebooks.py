@@ -10,9 +10,9 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 
 
-def test_the_six_notebooks_are_there():
-    assert [p.stem for p in NOTEBOOKS] == ["forecasting", "imdb_lstm", "imdb_reviews_bilstm",
-                                           "lstm_gates", "mnist_rnn",
+def test_the_seven_notebooks_are_there():
+    assert [p.stem for p in NOTEBOOKS] == ["forecasting", "from_pytorch", "imdb_lstm",
+                                           "imdb_reviews_bilstm", "lstm_gates", "mnist_rnn",
                                            "text8_bigram_lstm"]
 
 
