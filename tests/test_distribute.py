@@ -2,8 +2,8 @@
 `multi_worker` (2 processes on 127.0.0.1) matches the one-device run with the same global batch
 and seed; only the chief writes the run directory; bad strategy settings are one-line errors.
 
-Dropout is set to 0 where a recipe has it: each replica draws its own masks, so runs with
-dropout differ between strategies by design. Finite datasets train for one epoch: Keras' `fit`
+Dropout is set to 0 where a recipe has it: under a strategy Keras draws the same masks on
+every replica, not one mask per example of the global batch as one device does. Finite datasets train for one epoch: Keras' `fit`
 skips one reshuffle of the seeded training order per epoch (it opens a fresh iterator at the
 end of each epoch and another at the next start) where the zoo's distributed loop opens one,
 so later epochs see the same examples in another order. The language model's endless stream
