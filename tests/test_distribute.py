@@ -3,11 +3,12 @@
 and seed; only the chief writes the run directory; bad strategy settings are one-line errors.
 
 Dropout is set to 0 where a recipe has it: under a strategy Keras draws the same masks on
-every replica, not one mask per example of the global batch as one device does. Finite datasets train for one epoch: Keras' `fit`
-skips one reshuffle of the seeded training order per epoch (it opens a fresh iterator at the
-end of each epoch and another at the next start) where the zoo's distributed loop opens one,
-so later epochs see the same examples in another order. The language model's endless stream
-trains for two epochs, its carried state split over the replicas.
+every replica, not one mask per example of the global batch as one device does. Finite
+datasets train for one epoch: Keras' `fit` skips one reshuffle of the seeded training order
+per epoch (it opens a fresh iterator at the end of each epoch and another at the next start)
+where the zoo's distributed loop opens one, so later epochs see the same examples in another
+order. The language model's endless stream trains for two epochs, its carried state split
+over the replicas.
 """
 
 from __future__ import annotations
