@@ -27,6 +27,8 @@ R = TypeVar("R", bound="Recipe")
 
 CLIP_MODES = ("norm", "global")
 LR_SCHEDULES = ("constant", "cosine")
+# the recurrent cells a recipe's `cell` names (`zoo.models.cells`)
+CELLS = ("lstm", "peephole", "cifg", "no_forget", "gru")
 
 
 @dataclasses.dataclass(frozen=True)

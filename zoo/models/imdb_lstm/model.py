@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from zoo.models.cells import make_cell
 from zoo.models.recurrence import lstm_gates, scan_in_chunks
 
 
@@ -22,6 +23,9 @@ class StackedLSTMClassifier(keras.Model):
         embedding_dim: size of each word's vector.
         units: size of each LSTM cell's state.
         dropout: fraction of the first cell's inputs dropped in training.
+        cell: "lstm" (Keras' `LSTMCell`s, the tutorial's) or another of `zoo.models.cells`
+            (peephole, cifg, no_forget, gru), whose input dropout is one mask for all steps
+            too.
 
     Example:
     >>> model = StackedLSTMClassifier(vocab_size=100, sequence_length=5, embedding_dim=8,
@@ -31,12 +35,18 @@ class StackedLSTMClassifier(keras.Model):
     """
 
     def __init__(self, vocab_size: int, sequence_length: int, embedding_dim: int, units: int,
-                 dropout: float, **kwargs):
+                 dropout: float, cell: str = "lstm", **kwargs):
         super().__init__(**kwargs)
         # === Layers ===
         self.embedding = keras.layers.Embedding(vocab_size, embedding_dim)
-        self.cell_1 = keras.layers.LSTMCell(units, dropout=dropout)
-        self.cell_2 = keras.layers.LSTMCell(units)
+        if cell == "lstm":
+            self.cell_1 = keras.layers.LSTMCell(units, dropout=dropout)
+            self.cell_2 = keras.layers.LSTMCell(units)
+        else:
+            self.cell_1, self.cell_2 = make_cell(cell, units), make_cell(cell, units)
+            # time-major inputs: one mask per review for all its steps
+            self.input_dropout = keras.layers.Dropout(dropout,
+                                                      noise_shape=(1, None, embedding_dim))
         self.classifier = keras.layers.Dense(1, activation="sigmoid")
         # === Config ===
         self.vocab_size = vocab_size
@@ -44,6 +54,7 @@ class StackedLSTMClassifier(keras.Model):
         self.embedding_dim = embedding_dim
         self.units = units
         self.dropout = dropout
+        self.cell = cell
 
     def build(self, input_shape):
         # the cells are never called, only their weights used (see `stacked_lstm`)
@@ -62,6 +73,9 @@ class StackedLSTMClassifier(keras.Model):
             )
         # time-major from the start: (80, batch, embedding) without transposing floats
         vectors = self.embedding(ops.transpose(token_ids))
+        if self.cell != "lstm":
+            vectors = self.input_dropout(vectors, training=training)
+            return self.classifier(stacked_cells(self.cell_1, self.cell_2, vectors))
         # LSTMCell caches its dropout mask across calls: reset it so every batch (and every
         # traced graph) draws its own. One mask for all 80 steps, as the cell applies it.
         self.cell_1.reset_dropout_mask()
@@ -77,6 +91,7 @@ class StackedLSTMClassifier(keras.Model):
             embedding_dim=self.embedding_dim,
             units=self.units,
             dropout=self.dropout,
+            cell=self.cell,
         )
         return config
 
@@ -113,6 +128,25 @@ def stacked_lstm(cell_1, cell_2, inputs, max_chunk: int = 2):
     return state[0]
 
 
+def stacked_cells(cell_1, cell_2, inputs, max_chunk: int = 2):
+    """`stacked_lstm` for any two cells of `zoo.models.cells`: the last output of `cell_2`
+    stacked on `cell_1` over time-major `inputs`, the first cell's input share one matmul
+    per chunk."""
+    first = len(cell_2.state_size)
+
+    def step(z_1, state):
+        state_1 = cell_1.step(z_1, state[first:])
+        state_2 = cell_2.step(cell_2.project(state_1[0]), state[:first])
+        return (*state_2, *state_1)
+
+    batch = ops.shape(inputs)[1]
+    zeros = tuple(ops.zeros((batch, cell.units), inputs.dtype)
+                  for cell in (cell_2, cell_1) for _ in cell.state_size)
+    _, state = scan_in_chunks(step, inputs, zeros, max_chunk, cell_1.project,
+                              keep_outputs=False)
+    return state[0]
+
+
 def build(recipe) -> StackedLSTMClassifier:
     """The model of an `ImdbLstmRecipe`."""
     return StackedLSTMClassifier(
@@ -121,6 +155,7 @@ def build(recipe) -> StackedLSTMClassifier:
         embedding_dim=recipe.embedding_dim,
         units=recipe.units,
         dropout=recipe.dropout,
+        cell=recipe.cell,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from zoo.config import HeldOutRecipe, require
+from zoo.config import CELLS, HeldOutRecipe, require
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,6 +19,8 @@ class ImdbLstmRecipe(HeldOutRecipe):
         embedding_dim: size of each word's vector.
         units: size of each of the two LSTM cells' state.
         dropout: fraction of the first cell's inputs dropped in training.
+        cell: the two cells' kind (`zoo.models.cells`): lstm, peephole, cifg, no_forget or
+            gru.
     """
 
     vocab_size: int = 10000
@@ -26,6 +28,7 @@ class ImdbLstmRecipe(HeldOutRecipe):
     embedding_dim: int = 100
     units: int = 64
     dropout: float = 0.2
+    cell: str = "lstm"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -35,6 +38,7 @@ class ImdbLstmRecipe(HeldOutRecipe):
         require(self, "embedding_dim", self.embedding_dim >= 1, "an integer >= 1")
         require(self, "units", self.units >= 1, "an integer >= 1")
         require(self, "dropout", 0 <= self.dropout < 1, "a fraction in [0, 1)")
+        require(self, "cell", self.cell in CELLS, ", ".join(CELLS))
 
 
 SMOKE = dict(vocab_size=50, sequence_length=6, embedding_dim=8, units=4, batch_size=8)

@@ -6,6 +6,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from zoo.config import CELLS
+from zoo.models.cells import make_cell
 from zoo.models.mnist_rnn.recipe import COLUMNS, ROWS
 from zoo.models.recurrence import lstm_gates, scan_in_chunks
 
@@ -26,8 +28,11 @@ class RowSequenceClassifier(keras.Model):
     cell's input kernel into one 28-wide product) (`zoo bench mnist_lstm`). On a GPU it calls
     the layer, which takes cuDNN's kernel.
 
+    A variant cell of `zoo.models.cells` ("peephole", "cifg", "no_forget") runs the same way,
+    as `keras.layers.RNN` of that cell (no cuDNN kernel on a GPU).
+
     Args:
-        cell: "lstm" or "gru".
+        cell: "lstm" or "gru" (Keras' layers), or "peephole", "cifg" or "no_forget".
         units: size of the projection and of the recurrent state.
         input_projection: project rows to `units` before the recurrent layer.
         num_classes: number of logits.
@@ -41,11 +46,12 @@ class RowSequenceClassifier(keras.Model):
     def __init__(self, cell: str, units: int, input_projection: bool, num_classes: int = 10,
                  **kwargs):
         super().__init__(**kwargs)
-        if cell not in LAYERS:
-            raise ValueError(f"cell={cell!r} is not one of {', '.join(LAYERS)}")
+        if cell not in CELLS:
+            raise ValueError(f"cell={cell!r} is not one of {', '.join(CELLS)}")
         # === Layers ===
         self.projection = keras.layers.Dense(units) if input_projection else None
-        self.rnn = LAYERS[cell](units)
+        self.rnn = LAYERS[cell](units) if cell in LAYERS else \
+            keras.layers.RNN(make_cell(cell, units))
         self.classifier = keras.layers.Dense(num_classes)
         # === Config ===
         self.cell = cell
@@ -66,7 +72,7 @@ class RowSequenceClassifier(keras.Model):
             raise ValueError(
                 f"expected images of shape (batch, {ROWS}, {COLUMNS}), got {tuple(images.shape)}"
             )
-        if tf.config.list_logical_devices("GPU"):  # the layer itself: cuDNN's kernel
+        if tf.config.list_logical_devices("GPU") and self.cell in LAYERS:  # cuDNN's kernel
             return self.logits_by_layer(images, training=training)
         return self.logits_by_loop(images)
 
@@ -79,17 +85,18 @@ class RowSequenceClassifier(keras.Model):
         """The same logits from the layer's weights in the zoo's loop (faster on a CPU)."""
         rows = ops.transpose(images, (1, 0, 2))  # time-major: (28, batch, 28)
         cell = self.rnn.cell
-        if self.cell == "lstm":
-            kernel, bias = cell.kernel, cell.bias
-        else:
+        if self.cell == "gru":
             kernel, bias = cell.kernel, cell.bias[0]  # the GRU's input bias
+        else:
+            kernel, bias = cell.kernel, cell.bias
         if self.projection is not None:
             # (x @ W_in + b_in) @ kernel + bias, regrouped: one 28-wide product per row
             # instead of a 28->units and a units->gates one
             bias = ops.matmul(self.projection.bias[None], kernel)[0] + bias
             kernel = ops.matmul(self.projection.kernel, kernel)
-        last = (lstm_last_output if self.cell == "lstm" else gru_last_output)(
-            cell, rows, lambda x: ops.matmul(x, kernel) + bias)
+        run = {"lstm": lstm_last_output, "gru": gru_last_output}.get(self.cell,
+                                                                     variant_last_output)
+        last = run(cell, rows, lambda x: ops.matmul(x, kernel) + bias)
         return self.classifier(last)
 
     def get_config(self):
@@ -131,6 +138,14 @@ def gru_last_output(cell: keras.layers.GRUCell, rows, project):
 
     zeros = ops.zeros((ops.shape(rows)[1], cell.units), rows.dtype)
     return scan_in_chunks(step, rows, (zeros,), MAX_CHUNK, project, keep_outputs=False)[1][0]
+
+
+def variant_last_output(cell, rows, project):
+    """The last output of a `zoo.models.cells` cell run over time-major `rows`, whose input
+    share of the gates `project` gives for several rows at once."""
+    zeros = tuple(ops.zeros((ops.shape(rows)[1], cell.units), rows.dtype)
+                  for _ in cell.state_size)
+    return scan_in_chunks(cell.step, rows, zeros, MAX_CHUNK, project, keep_outputs=False)[1][0]
 
 
 def build(recipe) -> RowSequenceClassifier:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from zoo.config import HeldOutRecipe, require
+from zoo.config import CELLS, HeldOutRecipe, require
 
-CELLS = ("lstm", "gru")
 ROWS = COLUMNS = 28  # an image is read as 28 rows of 28 pixels
 
 
@@ -21,7 +20,8 @@ class MnistRnnRecipe(HeldOutRecipe):
         ZOO_DATA_DIR=../shared/data zoo run mnist_lstm --set max_steps=782   # 0.9831 (README)
 
     Attributes, beyond `HeldOutRecipe`'s:
-        cell: "lstm" or "gru".
+        cell: "lstm" or "gru" (Keras' layers), or "peephole", "cifg" or "no_forget"
+            (`zoo.models.cells`).
         units: size of the projection (if any) and of the recurrent state.
         input_projection: project each 28-pixel row to `units` before the recurrent layer.
         shift_pixels: training images are shifted by up to this many pixels each way.
@@ -38,7 +38,7 @@ class MnistRnnRecipe(HeldOutRecipe):
     def __post_init__(self) -> None:
         super().__post_init__()
         require(self, "shift_pixels", 0 <= self.shift_pixels <= 4, "an integer from 0 to 4")
-        require(self, "cell", self.cell in CELLS, " or ".join(CELLS))
+        require(self, "cell", self.cell in CELLS, ", ".join(CELLS))
         require(self, "units", self.units >= 1, "an integer >= 1")
 
 
