@@ -160,11 +160,14 @@ def expected_params(model_name: str, cell: str, recipe) -> int:
         return (recipe.vocab_size * recipe.embedding_dim
                 + cell_params(cell, recipe.embedding_dim, recipe.units)
                 + cell_params(cell, recipe.units, recipe.units) + recipe.units + 1)
+    if model_name == "text8_bigram_lstm":
+        return (729 * recipe.embedding_dim + cell_params(cell, recipe.embedding_dim, recipe.units)
+                + recipe.units * 27 + 27)
     return (28 * recipe.units + recipe.units + cell_params(cell, recipe.units, recipe.units)
             + recipe.units * 10 + 10)  # mnist_lstm: projection, cell, logits
 
 
-@pytest.mark.parametrize("model_name", ["imdb_lstm", "mnist_lstm"])
+@pytest.mark.parametrize("model_name", ["imdb_lstm", "mnist_lstm", "text8_bigram_lstm"])
 @pytest.mark.parametrize("cell", VARIANTS)
 def test_models_train_with_every_cell(model_name, cell):
     from zoo import config as config_lib
@@ -219,3 +222,21 @@ def test_a_cell_setting_is_checked():
     with pytest.raises(UsageError, match="cell='lstm2' is not accepted; expected lstm, "
                                          "peephole, cifg, no_forget, gru"):
         config_lib.override(REGISTRY["imdb_lstm"].recipe, {"cell": "lstm2"})
+
+
+@pytest.mark.parametrize("cell", VARIANTS)
+def test_the_language_model_carries_any_cell_s_state(cell):
+    from zoo.models.text8_bigram_lstm.model import BigramLanguageModel
+
+    model = BigramLanguageModel(embedding_dim=FEATURES, units=UNITS, dropout=0.0,
+                                stream_batch_size=BATCH, cell=cell)
+    ids = np.random.default_rng(7).integers(0, 729, size=(BATCH, 12)).astype("int32")
+    whole, state = model(ids, return_state=True)
+    assert len(model.stream_state) == len(state) == len(model.cell.state_size)
+    # two training batches of the stream continue one sequence: the state is carried
+    first = model(ids[:, :6], training=True)
+    second = model(ids[:, 6:], training=True)
+    np.testing.assert_allclose(np.concatenate([first, second], axis=1), np.asarray(whole),
+                               atol=1e-5)
+    for kept, final in zip(model.stream_state, state):
+        np.testing.assert_allclose(kept.numpy(), np.asarray(final), atol=1e-5)

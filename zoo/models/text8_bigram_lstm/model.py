@@ -14,6 +14,7 @@ import tensorflow as tf
 from keras import ops
 
 from zoo.data.text8 import BIGRAMS, VOCAB
+from zoo.models.cells import make_cell
 from zoo.models.recurrence import scan_in_chunks
 from zoo.models.text8_bigram_lstm.cell import FusedLSTMCell
 
@@ -37,6 +38,8 @@ class BigramLanguageModel(keras.Model):
         stream_batch_size: rows of the training stream; a training batch of another size
             starts from zeros and is not carried on. Under a `tf.distribute` strategy of n
             replicas, each replica carries its n-th of the rows.
+        cell: "lstm" (the fused-gate cell) or another of `zoo.models.cells` (peephole, cifg,
+            no_forget, gru); its state is what is carried.
 
     Example:
     >>> import numpy as np
@@ -47,12 +50,12 @@ class BigramLanguageModel(keras.Model):
     """
 
     def __init__(self, embedding_dim: int, units: int, dropout: float, stream_batch_size: int,
-                 **kwargs):
+                 cell: str = "lstm", **kwargs):
         super().__init__(**kwargs)
         # === Layers ===
         self.embedding = keras.layers.Embedding(BIGRAMS, embedding_dim)
         self.input_dropout = keras.layers.Dropout(dropout)
-        self.cell = FusedLSTMCell(units)
+        self.cell = FusedLSTMCell(units) if cell == "lstm" else make_cell(cell, units)
         self.output_dropout = keras.layers.Dropout(dropout)
         self.logits = keras.layers.Dense(VOCAB)
         # The training stream's state between batches (not a weight: it is not saved). Built
@@ -68,13 +71,14 @@ class BigramLanguageModel(keras.Model):
             tf.Variable(tf.zeros((self.stream_rows, units)), trainable=False,
                         synchronization=tf.VariableSynchronization.ON_READ,
                         aggregation=tf.VariableAggregation.NONE, name=f"stream_{part}")
-            for part in ("h", "c")
+            for part in ("h", "c")[:len(self.cell.state_size)]
         ]
         # === Config ===
         self.embedding_dim = embedding_dim
         self.units = units
         self.dropout = dropout
         self.stream_batch_size = stream_batch_size
+        self.cell_kind = cell
 
     def build(self, input_shape):
         self.embedding.build(input_shape)
@@ -82,7 +86,8 @@ class BigramLanguageModel(keras.Model):
         self.logits.build((None, self.units))
 
     def zero_state(self, batch_size):
-        return [ops.zeros((batch_size, self.units), self.compute_dtype)] * 2
+        return [ops.zeros((batch_size, self.units), self.compute_dtype)] * \
+            len(self.cell.state_size)
 
     def call(self, bigrams, training=None, initial_state=None, return_state=False):
         stream = (training and initial_state is None
@@ -95,11 +100,18 @@ class BigramLanguageModel(keras.Model):
         vectors = self.input_dropout(vectors, training=training)
         state = self.zero_state(ops.shape(bigrams)[0]) if initial_state is None \
             else initial_state
-        input_kernel, recurrent_kernel = self.cell.split_kernel()
+        if self.cell_kind == "lstm":  # the fused cell: its kernel split once per call
+            input_kernel, recurrent_kernel = self.cell.split_kernel()
+
+            def step(z, s):
+                return tuple(self.cell.step(z, s, recurrent_kernel)[1])
+
+            def project(x):
+                return self.cell.project_inputs(x, input_kernel)
+        else:
+            step, project = self.cell.step, self.cell.project
         # a symbolic loop: it traces once for any length, from 10 steps to a whole book
-        outputs, state = scan_in_chunks(
-            lambda z, s: tuple(self.cell.step(z, s, recurrent_kernel)[1]), vectors,
-            tuple(state), project=lambda x: self.cell.project_inputs(x, input_kernel))
+        outputs, state = scan_in_chunks(step, vectors, tuple(state), project=project)
         state = list(state)  # as `zero_state` gives it: one traced signature for both
         if stream:
             self._stream_keep(state, same_stream)
@@ -135,14 +147,15 @@ class BigramLanguageModel(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(embedding_dim=self.embedding_dim, units=self.units, dropout=self.dropout,
-                      stream_batch_size=self.stream_batch_size)
+                      stream_batch_size=self.stream_batch_size, cell=self.cell_kind)
         return config
 
 
 def build(recipe) -> BigramLanguageModel:
     """The model of a `BigramLstmRecipe`; its stream has the recipe's batch size."""
     return BigramLanguageModel(embedding_dim=recipe.embedding_dim, units=recipe.units,
-                               dropout=recipe.dropout, stream_batch_size=recipe.batch_size)
+                               dropout=recipe.dropout, stream_batch_size=recipe.batch_size,
+                               cell=recipe.cell)
 
 
 def loss() -> keras.losses.Loss:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from zoo.config import Recipe, require
+from zoo.config import CELLS, Recipe, require
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +30,8 @@ class BigramLstmRecipe(Recipe):
         embedding_dim: size of each bigram's vector.
         units: size of the LSTM state.
         dropout: fraction of the cell's inputs and of its outputs dropped in training.
+        cell: "lstm" (the fused-gate cell) or another of `zoo.models.cells`: peephole, cifg,
+            no_forget or gru.
     """
 
     corpus: str = "text8"
@@ -41,6 +43,7 @@ class BigramLstmRecipe(Recipe):
     embedding_dim: int = 128
     units: int = 256
     dropout: float = 0.1
+    cell: str = "lstm"
     epochs: int = 7
     batch_size: int = 64
     learning_rate: float = 5e-3
@@ -59,6 +62,7 @@ class BigramLstmRecipe(Recipe):
         require(self, "embedding_dim", self.embedding_dim >= 1, "an integer >= 1")
         require(self, "units", self.units >= 1, "an integer >= 1")
         require(self, "dropout", 0 <= self.dropout < 1, "a fraction in [0, 1)")
+        require(self, "cell", self.cell in CELLS, ", ".join(CELLS))
 
 
 SMOKE = dict(embedding_dim=8, units=8, unrollings=5, batch_size=4, steps_per_epoch=3, epochs=2,
