@@ -155,11 +155,20 @@ def test_gates_per_cell_and_unknown_names():
 VARIANTS = [name for name in CELLS if name != "lstm"]
 
 
+# the forecaster's other decoder: each predicted row fed back through the cell's state
+EXTRA = {"forecast_multi_multi": {"decoder": "autoregressive", "highway": True}}
+
+
 def expected_params(model_name: str, cell: str, recipe) -> int:
     if model_name == "imdb_lstm":
         return (recipe.vocab_size * recipe.embedding_dim
                 + cell_params(cell, recipe.embedding_dim, recipe.units)
                 + cell_params(cell, recipe.units, recipe.units) + recipe.units + 1)
+    if model_name.startswith("forecast"):
+        columns = len(recipe.columns)
+        out = recipe.horizon if recipe.decoder == "single_shot" else columns
+        highway = (recipe.history * columns + 1) * recipe.horizon if recipe.highway else 0
+        return cell_params(cell, columns, recipe.units) + recipe.units * out + out + highway
     if model_name == "text8_bigram_lstm":
         return (729 * recipe.embedding_dim + cell_params(cell, recipe.embedding_dim, recipe.units)
                 + recipe.units * 27 + 27)
@@ -167,7 +176,8 @@ def expected_params(model_name: str, cell: str, recipe) -> int:
             + recipe.units * 10 + 10)  # mnist_lstm: projection, cell, logits
 
 
-@pytest.mark.parametrize("model_name", ["imdb_lstm", "mnist_lstm", "text8_bigram_lstm"])
+@pytest.mark.parametrize("model_name", ["imdb_lstm", "mnist_lstm", "text8_bigram_lstm",
+                                        "forecast_uni_single", "forecast_multi_multi"])
 @pytest.mark.parametrize("cell", VARIANTS)
 def test_models_train_with_every_cell(model_name, cell):
     from zoo import config as config_lib
@@ -177,7 +187,8 @@ def test_models_train_with_every_cell(model_name, cell):
     keras.utils.set_random_seed(0)
     spec = REGISTRY[model_name]
     recipe = config_lib.override(spec.recipe, dict(spec.smoke, cell=cell, learning_rate=3e-2,
-                                                   lr_schedule="constant"))
+                                                   lr_schedule="constant",
+                                                   **EXTRA.get(model_name, {})))
     model = compile_model(spec, recipe, build_model(spec, recipe))
     assert count_params(model) == expected_params(model_name, cell, recipe)
     x, y = spec.example_batch(recipe, 16, np.random.default_rng(0))

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from zoo.models.cells import make_cell
 from zoo.models.forecast.baselines import least_squares
 
 
@@ -37,6 +38,8 @@ class LSTMForecaster(keras.Model):
         decoder: "single_shot" or "autoregressive".
         highway: add the linear highway.
         dropout: fraction of the LSTM's outputs dropped in training.
+        cell: "lstm" (Keras' layer) or another of `zoo.models.cells` (peephole, cifg,
+            no_forget, gru), run by `keras.layers.RNN`.
 
     Example:
     >>> model = LSTMForecaster(history=24, horizon=1, columns=1, units=8,
@@ -46,10 +49,11 @@ class LSTMForecaster(keras.Model):
     """
 
     def __init__(self, history: int, horizon: int, columns: int, units: int, decoder: str,
-                 highway: bool, dropout: float, **kwargs):
+                 highway: bool, dropout: float, cell: str = "lstm", **kwargs):
         super().__init__(**kwargs)
         # === Layers ===
-        self.lstm = keras.layers.LSTM(units, return_state=True)
+        self.lstm = keras.layers.LSTM(units, return_state=True) if cell == "lstm" else \
+            keras.layers.RNN(make_cell(cell, units), return_state=True)
         self.dropout = keras.layers.Dropout(dropout)
         head_init = "zeros" if highway else "glorot_uniform"
         outputs = horizon if decoder == "single_shot" else columns
@@ -63,6 +67,7 @@ class LSTMForecaster(keras.Model):
         self.decoder = decoder
         self.use_highway = highway
         self.dropout_rate = dropout
+        self.cell = cell
 
     def build(self, input_shape):
         self.mean = self.add_weight(shape=(self.columns,), initializer="zeros",
@@ -80,12 +85,11 @@ class LSTMForecaster(keras.Model):
             raise ValueError(f"expected windows of shape (batch, {self.history_length}, "
                              f"{self.columns}), got {tuple(window.shape)}")
         x = (window - self.mean) / self.std
-        output, h, c = self.lstm(x, training=training)
+        output, *state = self.lstm(x, training=training)
         if self.decoder == "single_shot":
             forecast = self.head(self.dropout(output, training=training))
         else:
             rows = [self.head(self.dropout(output, training=training))]
-            state = [h, c]
             for _ in range(self.horizon - 1):
                 output, state = self.lstm.cell(rows[-1], state, training=training)
                 rows.append(self.head(self.dropout(output, training=training)))
@@ -110,7 +114,7 @@ class LSTMForecaster(keras.Model):
         config = super().get_config()
         config.update(history=self.history_length, horizon=self.horizon, columns=self.columns,
                       units=self.units, decoder=self.decoder, highway=self.use_highway,
-                      dropout=self.dropout_rate)
+                      dropout=self.dropout_rate, cell=self.cell)
         return config
 
 
@@ -119,7 +123,7 @@ def build(recipe) -> LSTMForecaster:
     return LSTMForecaster(history=recipe.history, horizon=recipe.horizon,
                           columns=len(recipe.columns), units=recipe.units,
                           decoder=recipe.decoder, highway=recipe.highway,
-                          dropout=recipe.dropout)
+                          dropout=recipe.dropout, cell=recipe.cell)
 
 
 def loss() -> keras.losses.Loss:

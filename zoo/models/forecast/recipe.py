@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from zoo.config import Recipe, require
+from zoo.config import CELLS, Recipe, require
 from zoo.data.timeseries import GAP_RULES, parse_interval
 
 DECODERS = ("single_shot", "autoregressive")
@@ -45,6 +45,7 @@ class ForecastRecipe(Recipe):
         highway: add a linear map of the whole window, started at least squares on the
             training part, to the LSTM's output (its head starts at zero).
         dropout: fraction of the LSTM's outputs dropped in training.
+        cell: "lstm" or another of `zoo.models.cells`: peephole, cifg, no_forget or gru.
     """
 
     series: str = "greensboro_tmy3"
@@ -60,6 +61,7 @@ class ForecastRecipe(Recipe):
     decoder: str = "single_shot"
     highway: bool = False
     dropout: float = 0.0
+    cell: str = "lstm"
     epochs: int = 30
     batch_size: int = 64
     learning_rate: float = 1e-3
@@ -84,6 +86,7 @@ class ForecastRecipe(Recipe):
         require(self, "units", self.units >= 1, "an integer >= 1")
         require(self, "decoder", self.decoder in DECODERS, " or ".join(DECODERS))
         require(self, "dropout", 0 <= self.dropout < 1, "a fraction in [0, 1)")
+        require(self, "cell", self.cell in CELLS, ", ".join(CELLS))
 
     @property
     def columns(self) -> list[str]:
