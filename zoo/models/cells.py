@@ -23,6 +23,7 @@ from keras import ops
 
 from zoo.config import CELLS
 from zoo.errors import UsageError
+from zoo.models.recurrence import lstm_gates
 
 
 def check_cell(name: str) -> None:
@@ -88,11 +89,13 @@ class LSTMCell(GatedCell):
         c' = f * c + i * g                    h' = o * tanh(c')
     """
 
+    # what `lstm_gates` reads, as on Keras' cell
+    activation = staticmethod(ops.tanh)
+    recurrent_activation = staticmethod(ops.sigmoid)
+
     def step(self, projected, state):
         h, c = state
-        i, f, g, o = ops.split(projected + ops.matmul(h, self.recurrent_kernel), 4, axis=-1)
-        c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
-        return ops.sigmoid(o) * ops.tanh(c), c
+        return lstm_gates(self, projected + ops.matmul(h, self.recurrent_kernel), c)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
