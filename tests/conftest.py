@@ -168,6 +168,18 @@ def write_tiny_tfds_imdb(root: Path, n_train: int = 60, n_test: int = 30, seed: 
     return root
 
 
+def matmul_dtypes(model, x) -> list[str]:
+    """The dtype of every matrix product in the graph of `model(x)`, the loop bodies' too."""
+    import tensorflow as tf
+
+    graph = tf.function(lambda x: model(x, training=False)).get_concrete_function(
+        tf.constant(x)).graph.as_graph_def()
+    nodes = [*graph.node, *(node for function in graph.library.function
+                            for node in function.node_def)]
+    return [tf.dtypes.as_dtype(node.attr["T"].type).name for node in nodes
+            if node.op in ("MatMul", "BatchMatMulV2", "BatchMatMulV3")]
+
+
 def write_manifest(data_dir: Path, *relative: str) -> None:
     lines = [
         f"{hashlib.sha256((data_dir / r).read_bytes()).hexdigest()}  {r}\n" for r in relative

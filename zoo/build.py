@@ -3,8 +3,10 @@ exporter and the bench share."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import keras
@@ -17,11 +19,28 @@ from zoo.training import ClippedAdam
 
 
 def build_model(spec: ModelSpec, recipe: config_lib.Recipe) -> keras.Model:
-    """The spec's model, built (weights created) by calling it on an example batch."""
-    model = spec.build_model(recipe)
-    inputs, _ = spec.example_batch(recipe, 2, np.random.default_rng(0))
-    model(inputs)
+    """The spec's model, built (weights created) by calling it on an example batch, in the
+    recipe's `precision`: the model takes it as its dtype policy, and hands it to its layers
+    (but to its output layer, which computes in float32), so a copy made from its config
+    (`model.keras`) has it too."""
+    with global_dtype_policy(recipe.precision):
+        model = spec.build_model(recipe)
+        inputs, _ = spec.example_batch(recipe, 2, np.random.default_rng(0))
+        model(inputs)
     return model
+
+
+@contextlib.contextmanager
+def global_dtype_policy(name: str) -> Iterator[None]:
+    """Keras' global dtype policy set to `name` inside the block, and put back after it: a
+    layer takes the global policy when it is made, so a policy left set would change every
+    model made after this one in the process."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def total_steps(recipe: config_lib.Recipe, train_examples: int) -> int:

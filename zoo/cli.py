@@ -118,8 +118,18 @@ def make_parser() -> argparse.ArgumentParser:
                        help="training steps per window (default: about 1-2 s of work)")
     bench.add_argument("--same-threads", action="store_true",
                        help="run the tutorial's code with the zoo's thread settings too")
-    bench.add_argument("--output", default="runs/bench.json", metavar="FILE",
-                       help="the JSON report (default runs/bench.json)")
+    bench.add_argument("--output", metavar="FILE",
+                       help="the JSON report (default runs/bench.json, with --to-quality "
+                            "runs/quality.json)")
+    bench.add_argument("--to-quality", action="store_true",
+                       help="time to the tutorial's quality instead: both sides trained until "
+                            "their held-out figure reaches the tutorial's final one")
+    bench.add_argument("--seeds", type=int, default=3, metavar="N",
+                       help="--to-quality: runs per side (default 3); the median is reported")
+    bench.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="--to-quality: change a setting of the zoo's recipe for the race")
+    bench.add_argument("--budget-scale", type=float, default=1.0, metavar="F",
+                       help="--to-quality: scale each side's step budget (a smoke run: 0.01)")
     _add_data_dir(bench)
     return parser
 
@@ -373,6 +383,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from zoo import config as config_lib
     from zoo.data.files import resolve_data_dir
     from zoo.registry import REGISTRY, get_spec
 
@@ -380,16 +391,32 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise UsageError("zoo bench: name models or give --all, not both or neither; "
                          f"registered models: {', '.join(REGISTRY)}")
     names = list(REGISTRY) if args.all else [get_spec(name).name for name in args.names]
-    for flag in ("windows", "window"):
+    for flag in ("windows", "window", "seeds"):
         value = getattr(args, flag)
         if value is not None and value < 1:
             raise UsageError(f"--{flag} {value} must be an integer >= 1")
+    if not 0 < args.budget_scale <= 100:
+        raise UsageError(f"--budget-scale {args.budget_scale} must be a number in (0, 100]")
+    if args.to_quality:
+        from zoo import race
+
+        names = race.raced_models() if args.all else names
+        settings = config_lib.parse_assignments(args.set)
+        for name in names:  # every name has a target, every setting is checked: before TF
+            config_lib.override(race.zoo_recipe_record(name), settings)
+    elif args.set:
+        raise UsageError("zoo bench: --set changes the race's recipe; give it with --to-quality")
     data_dir = resolve_data_dir(args.data_dir)
     load_tensorflow(args)
+    if args.to_quality:
+        race.race(names, data_dir, seeds=args.seeds, settings=settings,
+                  budget_scale=args.budget_scale,
+                  output=Path(args.output or "runs/quality.json"))
+        return 0
     from zoo.bench import bench
 
     bench(names, data_dir, windows=args.windows, window=args.window,
-          same_threads=args.same_threads, output=Path(args.output))
+          same_threads=args.same_threads, output=Path(args.output or "runs/bench.json"))
     return 0
 
 

@@ -53,11 +53,47 @@ class Comparison:
         window_steps: training steps in a timed window (about a second or more on 2 cores).
         unit: what `train_per_s` counts: "examples", or "chars" for a language model.
         zoo_settings: changes to the zoo's registered recipe for the comparison.
+        target: the quality both are trained to for `zoo bench --to-quality`.
     """
 
     tutorial: Callable[[Path | None], Any]
     window_steps: int
     unit: str = "examples"
+    zoo_settings: dict[str, Any] = field(default_factory=dict)
+    target: QualityTarget | None = None
+
+
+@dataclass(frozen=True)
+class QualityTarget:
+    """What `zoo bench --to-quality` races a model and its tutorial's code to: the tutorial's
+    own final figure on held-out data, scored by one harness for both (`zoo.race`).
+
+    Attributes:
+        metric: "accuracy" (reached at or above `value`) or "perplexity" (at or below).
+        value: the tutorial's final figure on the held-out data.
+        eval_every: training examples between two evaluations (characters for a language
+            model), the same for both sides; a tutorial's whole number of steps.
+        eval_batch: examples per evaluation call (a tutorial's model may take one size only).
+        tutorial: (data directory, seed) -> the tutorial's training loop on the zoo's training
+            part, an object with `run(steps)`, `examples_per_step` and `score(x, y)`.
+        tutorial_steps: the tutorial's own length; a tutorial run that has not reached
+            `value` after twice that many steps stops as "not reached".
+        evaluation: (recipe, data directory) -> (held-out (x, y), test (x, y) or None): the
+            arrays both sides are scored on (None: the held-out data is the test data).
+        score: (zoo's model, x, y) -> one figure per example: 1.0 or 0.0 (right or wrong) for
+            accuracy, mean nats per predicted character for perplexity.
+        zoo_settings: the zoo's recipe for the race (its `fast` recipe): changes to the
+            registered one. Its `max_steps` is its budget, the length of its schedule.
+    """
+
+    metric: str
+    value: float
+    eval_every: int
+    eval_batch: int
+    tutorial: Callable[[Path | None, int], Any]
+    tutorial_steps: int
+    evaluation: Callable[[Any, Path | None], tuple]
+    score: Callable[[Any, Any, Any], Any]
     zoo_settings: dict[str, Any] = field(default_factory=dict)
 
 

@@ -40,6 +40,16 @@ class Datasets:
     adapt: Callable[[Any], None] | None = None
 
 
+def evaluation_arrays(data: Datasets) -> tuple[tuple[np.ndarray, np.ndarray],
+                                               tuple[np.ndarray, np.ndarray]]:
+    """The validation and test examples of array pipelines as numpy (x, y) pairs, in order."""
+    def arrays(dataset):
+        parts = list(dataset.as_numpy_iterator())
+        return (np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts]))
+
+    return arrays(data.validation), arrays(data.test)
+
+
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float):
     """Holds out the last `fraction` of the (already shuffled) training examples."""
     held_out = max(1, int(round(len(x) * fraction)))

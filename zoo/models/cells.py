@@ -14,6 +14,11 @@ Every cell keeps its gates side by side: `kernel` (input, gates x units), `recur
 recurrent share and applies the gates, so `zoo.models.recurrence.scan_in_chunks` runs any of
 them; `call` is one step, so `keras.layers.RNN(cell)` runs them too. Greff et al., "LSTM: A
 Search Space Odyssey" (2017), compared these variants on three tasks.
+
+Under a mixed dtype policy the products run in the cell's compute dtype (bfloat16), and the
+gates and the new state in the dtype of the state given: the zoo's loops carry it in float32
+(a cell state sums over every step), `keras.layers.RNN` in the compute dtype. The state is
+cast to the compute dtype where it multiplies `recurrent_kernel`.
 """
 
 from __future__ import annotations
@@ -65,8 +70,14 @@ class GatedCell(keras.layers.Layer):
         return ops.concatenate(blocks, axis=0)
 
     def project(self, inputs):
-        """The input's share of the gates, `x @ kernel + bias`, for any leading dimensions."""
-        return ops.matmul(inputs, self.kernel) + self.bias
+        """The input's share of the gates, `x @ kernel + bias`, for any leading dimensions; in
+        the compute dtype (the input may be another cell's float32 state)."""
+        return ops.matmul(ops.cast(inputs, self.compute_dtype), self.kernel) + self.bias
+
+    def recurrent_share(self, h, projected):
+        """The state's share of the gates, `h @ recurrent_kernel`, in the dtype of the input's
+        share `projected` (the compute dtype: the state may be carried in float32)."""
+        return ops.matmul(ops.cast(h, projected.dtype), self.recurrent_kernel)
 
     def step(self, projected, state) -> tuple:
         """The new state (output first) from the projected input and the state."""
@@ -95,7 +106,7 @@ class LSTMCell(GatedCell):
 
     def step(self, projected, state):
         h, c = state
-        return lstm_gates(self, projected + ops.matmul(h, self.recurrent_kernel), c)
+        return lstm_gates(self, projected + self.recurrent_share(h, projected), c)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -114,16 +125,19 @@ class PeepholeLSTMCell(GatedCell):
 
     def build(self, input_shape):
         super().build(input_shape)
+        # read in float32 under mixed precision: they multiply the float32 cell state
         self.peephole = self.add_weight(shape=(3, self.units), name="peephole",
-                                        initializer="zeros")
+                                        initializer="zeros", autocast=False)
 
     def step(self, projected, state):
         h, c = state
-        i, f, g, o = ops.split(projected + ops.matmul(h, self.recurrent_kernel), 4, axis=-1)
-        i = ops.sigmoid(i + self.peephole[0] * c)
-        f = ops.sigmoid(f + self.peephole[1] * c)
+        z = ops.cast(projected + self.recurrent_share(h, projected), c.dtype)
+        i, f, g, o = ops.split(z, 4, axis=-1)
+        peephole = ops.cast(self.peephole, c.dtype)
+        i = ops.sigmoid(i + peephole[0] * c)
+        f = ops.sigmoid(f + peephole[1] * c)
         c = f * c + i * ops.tanh(g)
-        return ops.sigmoid(o + self.peephole[2] * c) * ops.tanh(c), c
+        return ops.sigmoid(o + peephole[2] * c) * ops.tanh(c), c
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -139,7 +153,8 @@ class CoupledGateLSTMCell(GatedCell):
 
     def step(self, projected, state):
         h, c = state
-        i, g, o = ops.split(projected + ops.matmul(h, self.recurrent_kernel), 3, axis=-1)
+        z = ops.cast(projected + self.recurrent_share(h, projected), c.dtype)
+        i, g, o = ops.split(z, 3, axis=-1)
         i = ops.sigmoid(i)
         c = (1 - i) * c + i * ops.tanh(g)
         return ops.sigmoid(o) * ops.tanh(c), c
@@ -158,7 +173,8 @@ class NoForgetGateLSTMCell(GatedCell):
 
     def step(self, projected, state):
         h, c = state
-        i, g, o = ops.split(projected + ops.matmul(h, self.recurrent_kernel), 3, axis=-1)
+        z = ops.cast(projected + self.recurrent_share(h, projected), c.dtype)
+        i, g, o = ops.split(z, 3, axis=-1)
         c = c + ops.sigmoid(i) * ops.tanh(g)
         return ops.sigmoid(o) * ops.tanh(c), c
 
@@ -182,9 +198,10 @@ class GRUCell(GatedCell):
 
     def step(self, projected, state):
         (h,) = state
-        x_z, x_r, x_h = ops.split(projected, 3, axis=-1)
-        h_z, h_r, h_h = ops.split(ops.matmul(h, self.recurrent_kernel) + self.recurrent_bias,
-                                  3, axis=-1)
+        # h is the GRU's running sum (as an LSTM's c): the gates in its dtype
+        x_z, x_r, x_h = ops.split(ops.cast(projected, h.dtype), 3, axis=-1)
+        recurrent = self.recurrent_share(h, projected) + self.recurrent_bias
+        h_z, h_r, h_h = ops.split(ops.cast(recurrent, h.dtype), 3, axis=-1)
         z, r = ops.sigmoid(x_z + h_z), ops.sigmoid(x_r + h_r)
         return (z * h + (1 - z) * ops.tanh(x_h + r * h_h),)
 

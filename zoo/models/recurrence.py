@@ -72,7 +72,12 @@ def lstm_gates(cell, z, c):
         o = sigmoid(z_o)          output gate
         c' = f * c + i * g        new cell state
         h' = o * tanh(c')         new output and hidden state
+
+    The gates and the new state are computed in `c`'s dtype, which may be wider than `z`'s:
+    under mixed precision the products giving `z` run in bfloat16, while the cell state, a
+    sum over every step so far, is carried in float32 (the caller casts h to bfloat16 where
+    it multiplies a kernel).
     """
-    i, f, g, o = ops.split(z, 4, axis=-1)
+    i, f, g, o = ops.split(ops.cast(z, c.dtype), 4, axis=-1)
     c = cell.recurrent_activation(f) * c + cell.recurrent_activation(i) * cell.activation(g)
     return cell.recurrent_activation(o) * cell.activation(c), c

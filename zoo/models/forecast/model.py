@@ -30,6 +30,11 @@ class LSTMForecaster(keras.Model):
     through the target's error. The statistics are non-trainable weights: saved in
     checkpoints, `model.keras` and exports.
 
+    Under a mixed dtype policy (`dtype="mixed_bfloat16"`, or the global policy) only the LSTM
+    runs in bfloat16. The raw values, their normalization and its undoing, the head and the
+    highway stay float32: bfloat16 keeps 8 bits of a value, so a pressure near 1000 mbar
+    would be read to the nearest 4.
+
     Args:
         history: rows in a window.
         horizon: steps forecast.
@@ -50,15 +55,20 @@ class LSTMForecaster(keras.Model):
 
     def __init__(self, history: int, horizon: int, columns: int, units: int, decoder: str,
                  highway: bool, dropout: float, cell: str = "lstm", **kwargs):
-        super().__init__(**kwargs)
+        # autocast=False: the windows arrive as they are, not cast to the compute dtype
+        super().__init__(autocast=False, **kwargs)
         # === Layers ===
-        self.lstm = keras.layers.LSTM(units, return_state=True) if cell == "lstm" else \
-            keras.layers.RNN(make_cell(cell, units), return_state=True)
-        self.dropout = keras.layers.Dropout(dropout)
+        policy = self.dtype_policy  # the model's, saved in its config
+        self.lstm = keras.layers.LSTM(units, return_state=True, dtype=policy) \
+            if cell == "lstm" else \
+            keras.layers.RNN(make_cell(cell, units, dtype=policy), return_state=True,
+                             dtype=policy)
+        self.dropout = keras.layers.Dropout(dropout, dtype=policy)
         head_init = "zeros" if highway else "glorot_uniform"
         outputs = horizon if decoder == "single_shot" else columns
-        self.head = keras.layers.Dense(outputs, kernel_initializer=head_init)
-        self.highway = keras.layers.Dense(horizon) if highway else None
+        # the forecast and the loss in float32, whatever the policy
+        self.head = keras.layers.Dense(outputs, kernel_initializer=head_init, dtype="float32")
+        self.highway = keras.layers.Dense(horizon, dtype="float32") if highway else None
         # === Config ===
         self.history_length = history  # not `self.history`: `fit` sets that one
         self.horizon = horizon
@@ -70,10 +80,11 @@ class LSTMForecaster(keras.Model):
         self.cell = cell
 
     def build(self, input_shape):
+        # read in float32 under mixed precision: they are in the series' units
         self.mean = self.add_weight(shape=(self.columns,), initializer="zeros",
-                                    trainable=False, name="mean")
+                                    trainable=False, name="mean", autocast=False)
         self.std = self.add_weight(shape=(self.columns,), initializer="ones", trainable=False,
-                                   name="std")
+                                   name="std", autocast=False)
         self.lstm.build((None, self.history_length, self.columns))
         self.head.build((None, self.units))
         if self.highway is not None:

@@ -15,7 +15,8 @@ class StackedLSTMClassifier(keras.Model):
 
     Input dropout is applied in the first cell only, with a fresh mask for every batch and
     only in training. The zero initial states are sized from the input's batch, so any
-    batch size works.
+    batch size works. Under a mixed dtype policy (`dtype="mixed_bfloat16"`, or the global
+    policy) the products run in bfloat16; the cell states and the sigmoid in float32.
 
     Args:
         vocab_size: number of word ids, including the reserved 0 (pad), 1 (start), 2 (OOV).
@@ -38,16 +39,19 @@ class StackedLSTMClassifier(keras.Model):
                  dropout: float, cell: str = "lstm", **kwargs):
         super().__init__(**kwargs)
         # === Layers ===
-        self.embedding = keras.layers.Embedding(vocab_size, embedding_dim)
+        policy = self.dtype_policy  # the model's, saved in its config
+        self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, dtype=policy)
         if cell == "lstm":
-            self.cell_1 = keras.layers.LSTMCell(units, dropout=dropout)
-            self.cell_2 = keras.layers.LSTMCell(units)
+            self.cell_1 = keras.layers.LSTMCell(units, dropout=dropout, dtype=policy)
+            self.cell_2 = keras.layers.LSTMCell(units, dtype=policy)
         else:
-            self.cell_1, self.cell_2 = make_cell(cell, units), make_cell(cell, units)
+            self.cell_1 = make_cell(cell, units, dtype=policy)
+            self.cell_2 = make_cell(cell, units, dtype=policy)
             # time-major inputs: one mask per review for all its steps
-            self.input_dropout = keras.layers.Dropout(dropout,
-                                                      noise_shape=(1, None, embedding_dim))
-        self.classifier = keras.layers.Dense(1, activation="sigmoid")
+            self.input_dropout = keras.layers.Dropout(
+                dropout, noise_shape=(1, None, embedding_dim), dtype=policy)
+        # the probability and the loss in float32, whatever the policy
+        self.classifier = keras.layers.Dense(1, activation="sigmoid", dtype="float32")
         # === Config ===
         self.vocab_size = vocab_size
         self.sequence_length = sequence_length
@@ -114,14 +118,16 @@ def stacked_lstm(cell_1, cell_2, inputs, max_chunk: int = 2):
 
     def step(z_1, state):
         h_2, c_2, h_1, c_1 = state
-        h_1, c_1 = lstm_gates(cell_1, z_1 + ops.matmul(h_1, cell_1.recurrent_kernel), c_1)
-        z_2 = ops.matmul(ops.concatenate([h_1, h_2], axis=-1), kernel_2) + cell_2.bias
-        h_2, c_2 = lstm_gates(cell_2, z_2, c_2)
+        # products in the compute dtype (z_1's); the states carried in the variables' (float32)
+        h_1, c_1 = lstm_gates(
+            cell_1, z_1 + ops.matmul(ops.cast(h_1, z_1.dtype), cell_1.recurrent_kernel), c_1)
+        h_12 = ops.cast(ops.concatenate([h_1, h_2], axis=-1), z_1.dtype)
+        h_2, c_2 = lstm_gates(cell_2, ops.matmul(h_12, kernel_2) + cell_2.bias, c_2)
         return h_2, c_2, h_1, c_1
 
     batch = ops.shape(inputs)[1]
-    zeros_1 = ops.zeros((batch, cell_1.units), inputs.dtype)
-    zeros_2 = ops.zeros((batch, cell_2.units), inputs.dtype)
+    zeros_1 = ops.zeros((batch, cell_1.units), cell_1.variable_dtype)
+    zeros_2 = ops.zeros((batch, cell_2.units), cell_2.variable_dtype)
     _, state = scan_in_chunks(step, inputs, (zeros_2, zeros_2, zeros_1, zeros_1), max_chunk,
                               lambda x: ops.matmul(x, cell_1.kernel) + cell_1.bias,
                               keep_outputs=False)
@@ -140,7 +146,7 @@ def stacked_cells(cell_1, cell_2, inputs, max_chunk: int = 2):
         return (*state_2, *state_1)
 
     batch = ops.shape(inputs)[1]
-    zeros = tuple(ops.zeros((batch, cell.units), inputs.dtype)
+    zeros = tuple(ops.zeros((batch, cell.units), cell.variable_dtype)
                   for cell in (cell_2, cell_1) for _ in cell.state_size)
     _, state = scan_in_chunks(step, inputs, zeros, max_chunk, cell_1.project,
                               keep_outputs=False)

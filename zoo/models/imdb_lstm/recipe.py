@@ -51,3 +51,15 @@ SEARCH_SPACE = dict(units=[32, 64, 128], embedding_dim=[32, 64, 100, 128],
                     dropout=[0.0, 0.2, 0.4], learning_rate=[5e-4, 1e-3, 2e-3, 4e-3],
                     batch_size=[64, 128, 256], clip_norm=[None, 1.0, 5.0],
                     lr_schedule=["constant", "cosine"])
+
+# The recipe `zoo bench --to-quality imdb_lstm` races the tutorial with (README, benchmarks/).
+FAST: dict = {"units": 32, "embedding_dim": 32, "learning_rate": 3e-3, "dropout": 0.0,
+        "max_steps": 300}
+
+
+def evaluation(recipe, data_dir):
+    """The held-out and test reviews as arrays, for `zoo bench --to-quality`."""
+    from zoo.data import imdb
+    from zoo.data.pipeline import evaluation_arrays
+
+    return evaluation_arrays(imdb.load(recipe, data_dir))

@@ -11,7 +11,9 @@ import keras
 import tensorflow as tf
 from keras import layers
 
+from zoo.config import HeldOutRecipe
 from zoo.data import imdb
+from zoo.data.pipeline import split_validation
 
 batchsz = 128
 total_words = 10000
@@ -43,10 +45,13 @@ class MyRNN(keras.Model):
         return prob
 
 
-def tutorial_datasets(data_dir):
-    """The tutorial's training and test batches (both drop their last partial batch)."""
+def tutorial_datasets(data_dir, hold_out: float = 0.0):
+    """The tutorial's training and test batches (both drop their last partial batch); with
+    `hold_out`, training leaves out that fraction, the zoo's validation reviews."""
     raw = imdb.read_raw(imdb.locate(data_dir).path)
     (x_train, y_train), (x_test, y_test) = imdb.process(raw, total_words, max_review_len)
+    if hold_out:
+        (x_train, y_train), _ = split_validation(x_train, y_train, hold_out)
     db_train = tf.data.Dataset.from_tensor_slices((x_train, y_train))
     db_train = db_train.shuffle(1000).batch(batchsz, drop_remainder=True)
     db_test = tf.data.Dataset.from_tensor_slices((x_test, y_test))
@@ -84,3 +89,21 @@ def bench_loop(data_dir):
     example = next(iter(db_train))[0]
     loop.predictor = lambda batch: keras_predictor(model, example, batch)
     return loop
+
+
+def race_loop(data_dir, seed: int):
+    """The tutorial's model and pipeline on the zoo's training reviews, trained by Keras'
+    loop, for `zoo bench --to-quality`; `score` is right (1) or wrong (0) per review."""
+    from zoo.bench_loops import KerasLoop
+
+    keras.utils.set_random_seed(seed)
+    db_train, _ = tutorial_datasets(data_dir, HeldOutRecipe.validation_split)
+    model = tutorial_model()
+    loop = KerasLoop(model, db_train, batchsz)
+    loop.score = lambda x, y: score(model, x, y)
+    return loop
+
+
+def score(model: keras.Model, x, y):
+    """1.0 where the model's probability is on the side of the review's label, else 0.0."""
+    return ((model.predict_on_batch(x)[:, 0] > 0.5) == y).astype("float32")

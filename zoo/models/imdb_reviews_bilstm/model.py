@@ -48,7 +48,9 @@ class BiLstmReviewClassifier(keras.Model):
         logit    = Dense(1)(Dropout(Dense(64, relu)(features)))
 
     `adapt(texts)` fits the vocabulary to training texts (Keras' `adapt`); it is saved with
-    the weights (`StoredTextVectorization`).
+    the weights (`StoredTextVectorization`). Under a mixed dtype policy (`dtype=
+    "mixed_bfloat16"`, or the global policy) the LSTM and the hidden layer run in bfloat16;
+    the mean over the words and the logit in float32.
 
     Args:
         vocab_size: vocabulary entries, padding and unknown word included.
@@ -70,15 +72,20 @@ class BiLstmReviewClassifier(keras.Model):
                  pooling: str, word_dropout: float, dropout: float, **kwargs):
         super().__init__(**kwargs)
         # === Layers ===
+        policy = self.dtype_policy  # the model's, saved in its config
         self.vectorize = StoredTextVectorization(max_tokens=vocab_size,
-                                                 output_sequence_length=sequence_length)
-        self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True)
-        self.word_dropout = keras.layers.SpatialDropout1D(word_dropout)
+                                                 output_sequence_length=sequence_length,
+                                                 dtype=policy)  # (it computes in strings)
+        self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True,
+                                                dtype=policy)
+        self.word_dropout = keras.layers.SpatialDropout1D(word_dropout, dtype=policy)
         self.encoder = keras.layers.Bidirectional(
-            keras.layers.LSTM(units, return_sequences=pooling != "last"))
-        self.hidden = keras.layers.Dense(64, activation="relu")
-        self.dropout = keras.layers.Dropout(dropout)
-        self.classifier = keras.layers.Dense(1)
+            keras.layers.LSTM(units, return_sequences=pooling != "last", dtype=policy),
+            dtype=policy)
+        self.hidden = keras.layers.Dense(64, activation="relu", dtype=policy)
+        self.dropout = keras.layers.Dropout(dropout, dtype=policy)
+        # the logit and the loss in float32, whatever the policy
+        self.classifier = keras.layers.Dense(1, dtype="float32")
         # === Config ===
         self.vocab_size = vocab_size
         self.sequence_length = sequence_length
@@ -100,6 +107,8 @@ class BiLstmReviewClassifier(keras.Model):
             # has its features floored at 0 (as `GlobalMaxPooling1D` after a masked LSTM)
             outputs = ops.max(outputs, axis=1)
         elif self.pooling == "mean":
+            # a sum over up to sequence_length words: in float32 under mixed precision too
+            outputs = ops.cast(outputs, self.variable_dtype)
             words = ops.sum(1 - ops.cast(padding, outputs.dtype), axis=1)
             outputs = ops.sum(ops.where(padding, 0.0, outputs), axis=1) / ops.maximum(words, 1)
         hidden = self.dropout(self.hidden(outputs), training=training)

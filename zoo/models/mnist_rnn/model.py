@@ -31,6 +31,9 @@ class RowSequenceClassifier(keras.Model):
     A variant cell of `zoo.models.cells` ("peephole", "cifg", "no_forget") runs the same way,
     as `keras.layers.RNN` of that cell (no cuDNN kernel on a GPU).
 
+    Under a mixed dtype policy (`dtype="mixed_bfloat16"`, or the global policy) the products
+    run in bfloat16, the loop carries the state in float32, and the logits are float32.
+
     Args:
         cell: "lstm" or "gru" (Keras' layers), or "peephole", "cifg" or "no_forget".
         units: size of the projection and of the recurrent state.
@@ -49,10 +52,12 @@ class RowSequenceClassifier(keras.Model):
         if cell not in CELLS:
             raise ValueError(f"cell={cell!r} is not one of {', '.join(CELLS)}")
         # === Layers ===
-        self.projection = keras.layers.Dense(units) if input_projection else None
-        self.rnn = LAYERS[cell](units) if cell in LAYERS else \
-            keras.layers.RNN(make_cell(cell, units))
-        self.classifier = keras.layers.Dense(num_classes)
+        policy = self.dtype_policy  # the model's, saved in its config
+        self.projection = keras.layers.Dense(units, dtype=policy) if input_projection else None
+        self.rnn = LAYERS[cell](units, dtype=policy) if cell in LAYERS else \
+            keras.layers.RNN(make_cell(cell, units, dtype=policy), dtype=policy)
+        # the logits and the loss in float32, whatever the policy
+        self.classifier = keras.layers.Dense(num_classes, dtype="float32")
         # === Config ===
         self.cell = cell
         self.units = units
@@ -113,9 +118,9 @@ def lstm_last_output(cell: keras.layers.LSTMCell, rows, project):
 
     def step(z, state):
         h, c = state
-        return lstm_gates(cell, z + ops.matmul(h, cell.recurrent_kernel), c)
+        return lstm_gates(cell, z + ops.matmul(ops.cast(h, z.dtype), cell.recurrent_kernel), c)
 
-    zeros = ops.zeros((ops.shape(rows)[1], cell.units), rows.dtype)
+    zeros = ops.zeros((ops.shape(rows)[1], cell.units), cell.variable_dtype)
     return scan_in_chunks(step, rows, (zeros, zeros), MAX_CHUNK, project,
                           keep_outputs=False)[1][0]
 
@@ -128,22 +133,24 @@ def gru_last_output(cell: keras.layers.GRUCell, rows, project):
 
     def step(x, state):
         (h,) = state
-        x_z, x_r, x_h = ops.split(x, 3, axis=-1)
-        h_z, h_r, h_h = ops.split(ops.matmul(h, cell.recurrent_kernel) + recurrent_bias, 3,
-                                  axis=-1)
+        # the product in the compute dtype (x's), the gates in the state's (float32 under mixed
+        # precision: h sums over the steps, as an LSTM's c)
+        recurrent = ops.matmul(ops.cast(h, x.dtype), cell.recurrent_kernel) + recurrent_bias
+        x_z, x_r, x_h = ops.split(ops.cast(x, h.dtype), 3, axis=-1)
+        h_z, h_r, h_h = ops.split(ops.cast(recurrent, h.dtype), 3, axis=-1)
         z = cell.recurrent_activation(x_z + h_z)
         r = cell.recurrent_activation(x_r + h_r)
         candidate = cell.activation(x_h + r * h_h)
         return (z * h + (1 - z) * candidate,)
 
-    zeros = ops.zeros((ops.shape(rows)[1], cell.units), rows.dtype)
+    zeros = ops.zeros((ops.shape(rows)[1], cell.units), cell.variable_dtype)
     return scan_in_chunks(step, rows, (zeros,), MAX_CHUNK, project, keep_outputs=False)[1][0]
 
 
 def variant_last_output(cell, rows, project):
     """The last output of a `zoo.models.cells` cell run over time-major `rows`, whose input
     share of the gates `project` gives for several rows at once."""
-    zeros = tuple(ops.zeros((ops.shape(rows)[1], cell.units), rows.dtype)
+    zeros = tuple(ops.zeros((ops.shape(rows)[1], cell.units), cell.variable_dtype)
                   for _ in cell.state_size)
     return scan_in_chunks(cell.step, rows, zeros, MAX_CHUNK, project, keep_outputs=False)[1][0]
 

@@ -55,3 +55,22 @@ PARAMS = {
 
 SEARCH_SPACE = dict(units=[64, 128, 256], learning_rate=[1e-3, 3e-3, 1e-2],
                     batch_size=[64, 128, 256], shift_pixels=[0, 1, 2])
+
+# The recipes `zoo bench --to-quality` races the tutorials with (README, benchmarks/).
+FAST: dict = {
+    "lstm": {"units": 64, "learning_rate": 1e-2, "shift_pixels": 0, "max_steps": 300},
+    "gru": {"units": 64, "learning_rate": 1e-2, "shift_pixels": 0, "max_steps": 350},
+}
+
+
+def evaluation(recipe, data_dir):
+    """The held-out and test images as arrays, for `zoo bench --to-quality`."""
+    from zoo.data import mnist
+    from zoo.data.pipeline import evaluation_arrays
+
+    return evaluation_arrays(mnist.load(recipe, data_dir))
+
+
+def score(model, x, y):
+    """1.0 where the model's most likely digit is `y`, else 0.0."""
+    return (model.predict_on_batch(x).argmax(-1) == y).astype("float32")

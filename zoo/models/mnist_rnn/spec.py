@@ -5,10 +5,11 @@ from __future__ import annotations
 from zoo.models.mnist_rnn import recipe
 from zoo.models.mnist_rnn.inputs import check_images
 from zoo.models.mnist_rnn.recipe import COLUMNS, ROWS
-from zoo.spec import Comparison, ModelSpec, lazy
+from zoo.spec import Comparison, ModelSpec, QualityTarget, lazy
 
 MODEL = "zoo.models.mnist_rnn.model"
 SERVING = "zoo.models.mnist_rnn.serving"
+RECIPE = "zoo.models.mnist_rnn.recipe"
 TUTORIAL_MNIST = "~0.97 on the first 128 test images (TF1 tutorial)"
 
 
@@ -20,6 +21,7 @@ def example_batch(recipe, batch_size, rng):
 def mnist_spec(name: str, cell: str, input_projection: bool) -> ModelSpec:
     report = lazy("zoo.models.mnist_rnn.report:digit_report")
     tutorial = lazy("zoo.models.mnist_rnn.tutorial:TutorialLoop")
+    race_loop = lazy("zoo.models.mnist_rnn.tutorial:race_loop")
     return ModelSpec(
         name=name,
         family="mnist_rnn",
@@ -41,7 +43,14 @@ def mnist_spec(name: str, cell: str, input_projection: bool) -> ModelSpec:
         report=lambda model, data, run_dir: report(model, data, run_dir, title=name),
         search_space=recipe.SEARCH_SPACE,
         objective=("val_accuracy", "max"),
-        comparison=Comparison(lambda data_dir: tutorial(cell, data_dir), window_steps=40),
+        comparison=Comparison(
+            lambda data_dir: tutorial(cell, data_dir), window_steps=40,
+            # the tutorials' final accuracy (100,000 images: 782 steps) on held-out images
+            target=QualityTarget(
+                metric="accuracy", value=0.962, eval_every=50 * 128, eval_batch=1000,
+                tutorial=lambda data_dir, seed: race_loop(cell, data_dir, seed),
+                tutorial_steps=782, evaluation=lazy(f"{RECIPE}:evaluation"),
+                score=lazy(f"{RECIPE}:score"), zoo_settings=recipe.FAST[cell])),
     )
 
 

@@ -15,7 +15,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from zoo.config import HeldOutRecipe
 from zoo.data import mnist
+from zoo.data.pipeline import split_validation
 
 n_inputs = n_steps = 28
 n_hidden = 128
@@ -30,15 +32,19 @@ class TutorialLoop:
     Args:
         cell: "lstm" or "gru".
         data_dir: the folder holding `mnist/mnist.npz` (None: keras' cache).
+        seed: seeds the batches' order.
+        hold_out: leave out this fraction of the training images, the zoo's validation ones.
     """
 
     examples_per_step = batch_size
 
-    def __init__(self, cell: str, data_dir=None):
+    def __init__(self, cell: str, data_dir=None, seed: int = 0, hold_out: float = 0.0):
         arrays = mnist.read(mnist.locate(data_dir).path)
         self.images = mnist.scale(arrays["x_train"])
         self.labels = arrays["y_train"].astype("int64")
-        self.rng = np.random.default_rng(0)
+        if hold_out:  # leave out the zoo's validation images
+            (self.images, self.labels), _ = split_validation(self.images, self.labels, hold_out)
+        self.rng = np.random.default_rng(seed)
         self.order, self.cursor = self.rng.permutation(len(self.images)), 0
         self.cell = cell
         if cell == "lstm":
@@ -61,6 +67,7 @@ class TutorialLoop:
             trainable = []
         self.optimizer = keras.optimizers.Adam(lr)
         self.step_function = tf.function(self.train_step)
+        self.predict_function = None
         self._trainable = trainable
 
     @property
@@ -103,7 +110,20 @@ class TutorialLoop:
         float(cost)
         return steps
 
+    def score(self, x, y):
+        """1.0 where the predicted digit is `y`, else 0.0 (`zoo bench --to-quality`)."""
+        if self.predict_function is None:
+            self.predict_function = tf.function(lambda x: tf.argmax(self.logits(x), 1))
+        return (self.predict_function(x).numpy() == y).astype("float32")
+
     def predictor(self, batch: int):
         x = tf.zeros([batch, n_steps, n_inputs])
         predict = tf.function(lambda x: tf.argmax(self.logits(x), 1))
         return lambda: predict(x)
+
+
+def race_loop(cell: str, data_dir, seed: int) -> TutorialLoop:
+    """The tutorial on the zoo's training images, its weights seeded, for
+    `zoo bench --to-quality`."""
+    keras.utils.set_random_seed(seed)
+    return TutorialLoop(cell, data_dir, seed, HeldOutRecipe.validation_split)

@@ -63,13 +63,16 @@ class FusedLSTMCell(keras.layers.Layer):
 
     def project_inputs(self, inputs, input_kernel):
         """The input's share of the gates, `x @ input_kernel + bias`, for any leading
-        dimensions (several steps at once)."""
-        return ops.matmul(inputs, input_kernel) + self.bias
+        dimensions (several steps at once), in the compute dtype."""
+        return ops.matmul(ops.cast(inputs, self.compute_dtype), input_kernel) + self.bias
 
     def step(self, projected, states, recurrent_kernel):
-        """One time step from the projected input; returns (h, [h, c])."""
+        """One time step from the projected input; returns (h, [h, c]). The product runs in
+        the compute dtype (`projected`'s), the gates and the state in the state's dtype
+        (float32 in the model's loop under mixed precision)."""
         h, c = states
-        h, c = lstm_gates(self, projected + ops.matmul(h, recurrent_kernel), c)
+        h, c = lstm_gates(self, projected + ops.matmul(ops.cast(h, projected.dtype),
+                                                       recurrent_kernel), c)
         return h, [h, c]
 
     def call(self, inputs, states):

@@ -31,6 +31,9 @@ class BigramLanguageModel(keras.Model):
     assignment's `saved_output`/`saved_state`, and as Keras' `stateful=True` layers do in
     every call. Evaluation and prediction start from zeros.
 
+    Under a mixed dtype policy (`dtype="mixed_bfloat16"`, or the global policy) the products
+    run in bfloat16; the state, carried or returned, and the logits are float32.
+
     Args:
         embedding_dim: size of each bigram's vector.
         units: size of the LSTM state.
@@ -53,11 +56,15 @@ class BigramLanguageModel(keras.Model):
                  cell: str = "lstm", **kwargs):
         super().__init__(**kwargs)
         # === Layers ===
-        self.embedding = keras.layers.Embedding(BIGRAMS, embedding_dim)
-        self.input_dropout = keras.layers.Dropout(dropout)
-        self.cell = FusedLSTMCell(units) if cell == "lstm" else make_cell(cell, units)
-        self.output_dropout = keras.layers.Dropout(dropout)
-        self.logits = keras.layers.Dense(VOCAB)
+        policy = self.dtype_policy  # the model's, saved in its config
+        self.embedding = keras.layers.Embedding(BIGRAMS, embedding_dim, dtype=policy)
+        self.input_dropout = keras.layers.Dropout(dropout, dtype=policy)
+        self.cell = FusedLSTMCell(units, dtype=policy) if cell == "lstm" else \
+            make_cell(cell, units, dtype=policy)
+        # the cell's outputs (float32, as its state) reach the logits and the loss in float32,
+        # whatever the policy
+        self.output_dropout = keras.layers.Dropout(dropout, dtype="float32")
+        self.logits = keras.layers.Dense(VOCAB, dtype="float32")
         # The training stream's state between batches (not a weight: it is not saved). Built
         # under a `tf.distribute` strategy, each replica trains on its share of the stream's
         # rows (`zoo.distribute` gives replica r the r-th n-th of every batch) and keeps their
@@ -86,7 +93,9 @@ class BigramLanguageModel(keras.Model):
         self.logits.build((None, self.units))
 
     def zero_state(self, batch_size):
-        return [ops.zeros((batch_size, self.units), self.compute_dtype)] * \
+        """The state of a fresh stream, in the variables' dtype (float32 under mixed precision
+        too: a cell state sums over every step)."""
+        return [ops.zeros((batch_size, self.units), self.variable_dtype)] * \
             len(self.cell.state_size)
 
     def call(self, bigrams, training=None, initial_state=None, return_state=False):
@@ -98,8 +107,10 @@ class BigramLanguageModel(keras.Model):
         # tensor to transpose (the logits, 27 wide, are turned back at the end)
         vectors = self.embedding(ops.transpose(bigrams))
         vectors = self.input_dropout(vectors, training=training)
+        # Keras casts a mixed model's float inputs, `initial_state` too, to bfloat16: carry it
+        # on in float32, so a stream continued call after call has one dtype
         state = self.zero_state(ops.shape(bigrams)[0]) if initial_state is None \
-            else initial_state
+            else [ops.cast(part, self.variable_dtype) for part in initial_state]
         if self.cell_kind == "lstm":  # the fused cell: its kernel split once per call
             input_kernel, recurrent_kernel = self.cell.split_kernel()
 
@@ -124,7 +135,7 @@ class BigramLanguageModel(keras.Model):
         whether the batch is the stream's."""
         batch = tf.shape(bigrams)[0]
         same_stream = tf.equal(batch, self.stream_rows)
-        carried = [tf.cast(tf.stop_gradient(v.read_value()), self.compute_dtype)
+        carried = [tf.cast(tf.stop_gradient(v.read_value()), self.variable_dtype)
                    for v in self.stream_state]
         return tf.cond(same_stream, lambda: carried, lambda: self.zero_state(batch)), same_stream
 

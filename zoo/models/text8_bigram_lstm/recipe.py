@@ -74,3 +74,39 @@ PARAMS = (494_491, 6_619)
 
 SEARCH_SPACE = dict(units=[128, 256, 512], embedding_dim=[64, 128], dropout=[0.0, 0.1, 0.2],
                     learning_rate=[2e-3, 5e-3, 1e-2])
+
+# The corpus both sides of `zoo bench --to-quality` train and are scored on (offline here),
+# and the recipe the zoo races the assignment with (README, benchmarks/).
+RACE_DATA: dict = {"corpus": "austen_text8", "heldout_chars": 300_000}
+FAST: dict = {**RACE_DATA, "units": 64}
+RACE_ROWS = 150  # the held-out tail scored as this many rows, each from a fresh state
+
+
+def evaluation(recipe, data_dir):
+    """The held-out tail as `RACE_ROWS` rows of character ids (and dummy labels), for
+    `zoo bench --to-quality`; it is the test data too (None)."""
+    import numpy as np
+
+    from zoo.data import text8
+
+    ids = text8.encode_bytes(text8.read_bytes(text8.locate(recipe.corpus, data_dir).path),
+                             recipe.clean_text, recipe.corpus)
+    _, _, heldout = text8.split(ids, recipe.valid_chars, recipe.heldout_chars, 1, recipe.corpus)
+    length = len(heldout) // RACE_ROWS
+    rows = heldout[:RACE_ROWS * length].reshape(RACE_ROWS, length).astype("int32")
+    return (rows, np.zeros(RACE_ROWS, "float32")), None
+
+
+def score(model, rows, _):
+    """Each row's mean nats per character for characters 2 onwards: the bigram of characters
+    t-1 and t predicts character t+1."""
+    import numpy as np
+
+    from zoo.data import text8
+
+    logits = model.predict_on_batch(text8.bigram_ids(rows[:, :-1])).astype("float64")
+    targets = rows[:, 2:]
+    top = logits.max(-1, keepdims=True)
+    log_z = np.log(np.exp(logits - top).sum(-1)) + top[..., 0]
+    picked = np.take_along_axis(logits, targets[..., None], -1)[..., 0]
+    return (log_z - picked).mean(-1)

@@ -6,7 +6,7 @@ from zoo.config import override
 from zoo.data import text8
 from zoo.models.text8_bigram_lstm import recipe
 from zoo.models.text8_bigram_lstm.inputs import check_primes
-from zoo.spec import Comparison, ModelSpec, lazy
+from zoo.spec import Comparison, ModelSpec, QualityTarget, lazy
 
 PACKAGE = "zoo.models.text8_bigram_lstm"
 
@@ -44,5 +44,11 @@ SPEC = ModelSpec(
     comparison=Comparison(
         lambda data_dir: bench_loop(data_dir,
                                     override(recipe.BigramLstmRecipe(), BENCH_SETTINGS)),
-        window_steps=200, unit="chars", zoo_settings=BENCH_SETTINGS),
+        window_steps=200, unit="chars", zoo_settings=BENCH_SETTINGS,
+        # the assignment's final held-out perplexity (7,001 steps), every 500 steps' characters
+        target=QualityTarget(
+            metric="perplexity", value=3.73, eval_every=500 * 640, eval_batch=recipe.RACE_ROWS,
+            tutorial=lazy(f"{PACKAGE}.tutorial:race_loop"), tutorial_steps=7001,
+            evaluation=lazy(f"{PACKAGE}.recipe:evaluation"), score=lazy(f"{PACKAGE}.recipe:score"),
+            zoo_settings=recipe.FAST)),
 )

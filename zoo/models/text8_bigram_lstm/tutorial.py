@@ -85,6 +85,7 @@ class AssignmentLoop:
                                                                     staircase=True)
         self.optimizer = keras.optimizers.SGD(learning_rate)
         self.step_function = tf.function(self.train_step)
+        self.score_function = None
 
     def lstm_cell(self, i, o, state):
         input_gate = tf.sigmoid(tf.matmul(i, self.ix) + tf.matmul(o, self.im) + self.ib)
@@ -112,6 +113,24 @@ class AssignmentLoop:
         gradients, _ = tf.clip_by_global_norm(gradients, 1.25)
         self.optimizer.apply_gradients(zip(gradients, self.trainable))
         return loss
+
+    def score(self, rows, _):
+        """Each row's mean nats per character for characters 2 onwards, as the zoo's
+        language model is scored: the assignment's cell fed characters 0 .. n-2 from a zero
+        state, its first prediction left out (`zoo bench --to-quality`)."""
+        if self.score_function is None:
+            self.score_function = tf.function(self._row_nats)
+        return self.score_function(tf.constant(rows[:, :-1]), tf.constant(rows[:, 2:])).numpy()
+
+    def _row_nats(self, inputs, targets):
+        zeros = tf.zeros([tf.shape(inputs)[0], num_nodes])
+        one_hot = tf.one_hot(tf.transpose(inputs), vocabulary_size)
+        outputs, _ = tf.scan(lambda carry, i: self.lstm_cell(i, *carry), one_hot,
+                             initializer=(zeros, zeros))
+        logits = tf.einsum("trn,nv->trv", outputs[1:], self.w) + self.b
+        nats = tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=tf.transpose(targets), logits=logits)
+        return tf.reduce_mean(nats, axis=0)
 
     def run(self, steps: int) -> int:
         """Trains `steps` steps; returns how many."""
@@ -142,3 +161,13 @@ def bench_loop(data_dir, recipe):
                              recipe.clean_text, recipe.corpus)
     _, train, _ = text8.split(ids, recipe.valid_chars, recipe.heldout_chars, 1, recipe.corpus)
     return AssignmentLoop(text8.decode(train))
+
+
+def race_loop(data_dir, seed: int) -> AssignmentLoop:
+    """The assignment on the race's training text, its weights seeded, for
+    `zoo bench --to-quality`."""
+    from zoo.config import override
+    from zoo.models.text8_bigram_lstm.recipe import RACE_DATA, BigramLstmRecipe
+
+    keras.utils.set_random_seed(seed)
+    return bench_loop(data_dir, override(BigramLstmRecipe(), RACE_DATA))

@@ -1,0 +1,274 @@
+"""`zoo bench --to-quality`: time until each model is as good as its tutorial's code.
+
+MLPerf Training's yardstick, on a small scale: for each model with a `QualityTarget` (its
+spec's `comparison.target`), the zoo's recipe for the race and the tutorial's code are each
+trained, seed after seed, until an evaluation on the same held-out data reaches the
+tutorial's own final figure. Every run is a fresh process (tracing and thread pools are paid
+per run, as a user pays them), the runs take turns so only one computes at a time, and
+both sides are evaluated by the same harness every `eval_every` training examples:
+
+    clock        starts at the first training step (tracing included) and stops at the end
+                 of the evaluation that reaches the target; evaluations are on it. Reading
+                 the data and building the model are not (MLPerf's initialization).
+    steps        training steps taken by then; examples = steps x examples per step
+    test         the test figure of the model where it stopped, off the clock
+
+Per side: the median seconds with the spread (lowest, highest), and with 5 or more seeds the
+mean without the fastest and slowest (MLPerf's rule). A run that has not reached the target
+within its budget counts as never (infinity); a median of never is reported as such.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import statistics
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo.errors import UsageError
+from zoo.spec import QualityTarget
+
+SIDES = ("tutorial", "zoo")
+
+
+def target(name: str) -> QualityTarget:
+    from zoo.registry import get_spec
+
+    comparison = get_spec(name).comparison
+    if comparison is None or comparison.target is None:
+        raise UsageError(f"zoo bench --to-quality: {name} has no tutorial target; models with "
+                         f"one: {', '.join(raced_models())}")
+    return comparison.target
+
+
+def raced_models() -> list[str]:
+    from zoo.registry import REGISTRY
+
+    return [name for name, spec in REGISTRY.items()
+            if spec.comparison is not None and spec.comparison.target is not None]
+
+
+def zoo_recipe_record(name: str):
+    """The zoo's recipe for the race: the registered one with the target's settings."""
+    from zoo.config import override
+    from zoo.registry import get_spec
+
+    return override(get_spec(name).recipe, target(name).zoo_settings)
+
+
+def zoo_recipe(name: str, seed: int, settings: dict[str, Any] | None = None):
+    """The race's recipe with `settings` (the command line's `--set`) and the seed."""
+    from zoo.config import override
+
+    return override(zoo_recipe_record(name), {**(settings or {}), "seed": seed})
+
+
+class ZooSide:
+    """The zoo's model as `zoo run` trains it (registry, data pipeline, compiled step),
+    scored by the target's `score`."""
+
+    def __init__(self, name: str, data_dir, seed: int, settings: dict[str, Any] | None):
+        import keras
+
+        from zoo.bench_loops import KerasLoop
+        from zoo.build import build_and_compile, total_steps
+        from zoo.registry import get_spec
+
+        spec = get_spec(name)
+        self.recipe = zoo_recipe(name, seed, settings)
+        keras.utils.set_random_seed(seed)
+        data = spec.load_data(self.recipe, data_dir)
+        self.model = build_and_compile(spec, self.recipe, data)
+        per_step = self.recipe.batch_size * getattr(self.recipe, "unrollings", 1)
+        self.loop = KerasLoop(self.model, data.train, per_step)
+        self.examples_per_step = per_step
+        self.budget_steps = total_steps(self.recipe, data.train_examples)
+        self._score = target(name).score
+
+    def run(self, steps: int) -> int:
+        return self.loop.run(steps)
+
+    def score(self, x, y):
+        return self._score(self.model, x, y)
+
+
+def batches(x: np.ndarray, y: np.ndarray, size: int):
+    """`(x, y)` in batches of exactly `size`, the last padded by repeating its first rows;
+    yields (x, y, real rows)."""
+    for start in range(0, len(x), size):
+        xb, yb = x[start:start + size], y[start:start + size]
+        real = len(xb)
+        if real < size:
+            pad = np.resize(np.arange(real), size - real)
+            xb, yb = np.concatenate([xb, xb[pad]]), np.concatenate([yb, yb[pad]])
+        yield xb, yb, real
+
+
+def evaluate(side, data: tuple[np.ndarray, np.ndarray], metric: str, batch: int) -> float:
+    """The harness: the side's per-example figures over `data`, as accuracy (their mean)
+    or perplexity (e to their mean)."""
+    x, y = data
+    figures = [np.asarray(side.score(xb, yb), np.float64)[:real]
+               for xb, yb, real in batches(x, y, batch)]
+    mean = float(np.concatenate(figures).mean())
+    return math.exp(mean) if metric == "perplexity" else mean
+
+
+def reached(figure: float, goal: QualityTarget) -> bool:
+    return figure <= goal.value if goal.metric == "perplexity" else figure >= goal.value
+
+
+def race_one(name: str, side: str, data_dir, seed: int, settings: dict[str, Any] | None,
+             budget_scale: float) -> dict[str, Any]:
+    """One side's run of one seed, in this process: trains until the target or the budget."""
+    from zoo.training import configure_threads
+
+    goal = target(name)
+    if side == "zoo":
+        configure_threads()  # as `zoo run` ships; the tutorial's side keeps TensorFlow's
+    held_out, test = goal.evaluation(zoo_recipe(name, seed, settings), data_dir)
+    if side == "zoo":
+        runner = ZooSide(name, data_dir, seed, settings)
+        budget = runner.budget_steps
+    else:
+        runner = goal.tutorial(data_dir, seed)
+        budget = 2 * goal.tutorial_steps
+    budget = max(1, int(budget * budget_scale))
+    every = max(1, goal.eval_every // runner.examples_per_step)
+    steps, history, train_s, eval_s = 0, [], 0.0, 0.0
+    figure = math.nan
+    while steps < budget:
+        start = time.perf_counter()
+        steps += runner.run(min(every, budget - steps))
+        train_s += time.perf_counter() - start
+        start = time.perf_counter()
+        figure = evaluate(runner, held_out, goal.metric, goal.eval_batch)
+        eval_s += time.perf_counter() - start
+        history.append((steps, round(train_s + eval_s, 2), round(figure, 4)))
+        if reached(figure, goal):
+            break
+    result = {"reached": reached(figure, goal), "seconds": round(train_s + eval_s, 2),
+              "train_s": round(train_s, 2), "eval_s": round(eval_s, 2), "steps": steps,
+              "examples": steps * runner.examples_per_step, "figure": round(figure, 4),
+              "history": history}
+    if test is not None:
+        result["test"] = round(evaluate(runner, test, goal.metric, goal.eval_batch), 4)
+    else:
+        result["test"] = result["figure"]
+    return result
+
+
+def _worker(conn, *args) -> None:
+    try:
+        conn.send(race_one(*args))
+    except Exception as error:
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        conn.send({"error": f"{type(error).__name__}: {first_line}",
+                   "traceback": traceback.format_exc()})
+
+
+def run_in_process(name: str, side: str, data_dir, seed: int, settings, budget_scale: float
+                   ) -> dict[str, Any]:
+    """`race_one` in a fresh process."""
+    from zoo.bench import _receive
+
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=_worker, daemon=True,
+                              args=(child, name, side, data_dir, seed, settings, budget_scale))
+    process.start()
+    child.close()
+    try:
+        return _receive(parent, process, name, side)
+    finally:
+        parent.close()
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
+
+
+def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median seconds and steps with their spread; MLPerf's trimmed mean from 5 runs on."""
+    seconds = sorted(run["seconds"] if run["reached"] else math.inf for run in runs)
+    steps = sorted(run["steps"] if run["reached"] else math.inf for run in runs)
+    result = {"median_s": statistics.median(seconds), "min_s": seconds[0],
+              "max_s": seconds[-1], "median_steps": statistics.median(steps),
+              "reached": sum(run["reached"] for run in runs), "runs": len(runs),
+              "median_test": statistics.median(run["test"] for run in runs)}
+    if len(seconds) >= 5:
+        result["mlperf_mean_s"] = statistics.fmean(seconds[1:-1])
+    return result
+
+
+def race(names: list[str], data_dir, *, seeds: int = 3, settings: dict[str, Any] | None = None,
+         budget_scale: float = 1.0, output: Path | None = None, echo=print,
+         run=run_in_process) -> dict[str, Any]:
+    """Races each of `names` against its tutorial, `seeds` runs a side taking turns; prints
+    the table, writes the JSON to `output`, returns the report."""
+    from zoo.bench import machine
+    from zoo.io import write_json
+
+    if seeds < 1:
+        raise UsageError(f"--seeds {seeds} must be an integer >= 1")
+    report = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M"), "seeds": seeds,
+              "models": {}}
+    for name in names:
+        goal = target(name)
+        echo(f"race {name}: to {goal.metric} {goal.value} on held-out data, {seeds} seeds a side")
+        runs = {side: [] for side in SIDES}
+        for seed in range(1, seeds + 1):
+            for side in SIDES:
+                result = run(name, side, data_dir, seed, settings, budget_scale)
+                runs[side].append(result)
+                state = "reached" if result["reached"] else "not reached"
+                echo(f"  {side} seed {seed}: {goal.metric} {result['figure']} {state} after "
+                     f"{result['steps']} steps, {result['seconds']} s (test {result['test']})")
+        model = {"metric": goal.metric, "target": goal.value, "eval_every": goal.eval_every,
+                 "zoo_settings": {**goal.zoo_settings, **(settings or {})}}
+        for side in SIDES:
+            model[side] = {**summary(runs[side]), "runs": runs[side]}
+        theirs, ours = model["tutorial"]["median_s"], model["zoo"]["median_s"]
+        model["ratio"] = (round(theirs / ours, 2) if math.isfinite(ours) and ours > 0
+                          and math.isfinite(theirs) else None)
+        report["models"][name] = model
+    echo(table(report))
+    if output is not None:
+        write_json(output, report)
+        echo(f"wrote {output}")
+    return report
+
+
+def _seconds(side: dict[str, Any]) -> str:
+    def show(value):
+        return "never" if math.isinf(value) else f"{value:.1f}"
+
+    text = f"{show(side['median_s'])} ({show(side['min_s'])}-{show(side['max_s'])})"
+    if "mlperf_mean_s" in side:
+        text += f", trimmed mean {show(side['mlperf_mean_s'])}"
+    return text
+
+
+def table(report: dict[str, Any]) -> str:
+    """A markdown table: median seconds (spread), median steps, test figure, and how many
+    times sooner the zoo got there."""
+    lines = ["| model | target | zoo s | tutorial s | zoo steps | tutorial steps | "
+             "zoo test | tutorial test | sooner |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, model in report["models"].items():
+        zoo, tutorial = model["zoo"], model["tutorial"]
+        sooner = f"**{model['ratio']}x**" if model["ratio"] else "-"
+        goal = ("<= " if model["metric"] == "perplexity" else ">= ") + str(model["target"])
+        lines.append(f"| {name} | {model['metric']} {goal} | {_seconds(zoo)} | "
+                     f"{_seconds(tutorial)} | {zoo['median_steps']} | "
+                     f"{tutorial['median_steps']} | {zoo['median_test']:.4f} | "
+                     f"{tutorial['median_test']:.4f} | {sooner} |")
+    machine = report["machine"]
+    lines.append(f"\nmedian seconds (lowest-highest) of {report['seeds']} seeds a side, "
+                 f"evaluation on the clock; {machine['cpu']}, {machine['cores']} cores, TF "
+                 f"{machine['tensorflow']}, Keras {machine['keras']}, {report['date']}")
+    return "\n".join(lines)
+
