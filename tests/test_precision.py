@@ -14,7 +14,7 @@ import tensorflow as tf
 from conftest import make_tiny_data, matmul_dtypes
 
 from zoo import config as config_lib
-from zoo import export, runner
+from zoo import export, runner, runtime
 from zoo.build import build_model
 from zoo.cli import main
 from zoo.errors import UsageError
@@ -63,7 +63,7 @@ def test_the_policy_reaches_only_the_model_built_with_it():
 
 
 def test_a_precision_other_than_float32_or_mixed_bfloat16_is_one_line(data, tmp_path, capsys):
-    accepted = "precision='float16' is not accepted; expected float32 or mixed_bfloat16"
+    accepted = "precision='float16' is not accepted; expected float32 or mixed_bfloat16 or auto"
     with pytest.raises(UsageError, match=accepted):
         config_lib.override(REGISTRY["imdb_lstm"].recipe, {"precision": "float16"})
     out = tmp_path / "run"
@@ -83,6 +83,7 @@ def test_a_mixed_run_resumes_exports_and_serves_float32(data, tmp_path):
                verbose=0)
     resumed = runner.run(name, {"epochs": 2}, data_dir=data, output=out, resume=True, verbose=0)
     assert resumed["config"]["precision"] == "mixed_bfloat16"
+    assert resumed["dtype_policy"] == "mixed_bfloat16"
     assert all(np.isfinite(value) for value in resumed["history"]["loss"])
 
     _, recipe, model = runner.load_run_model(out)
@@ -100,3 +101,21 @@ def test_a_mixed_run_resumes_exports_and_serves_float32(data, tmp_path):
             if expected.dtype.is_floating:
                 assert expected.dtype == tf.float32, key
                 np.testing.assert_allclose(got[key].numpy(), expected.numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("flags, policy", [({"avx512_bf16", "avx2"}, "mixed_bfloat16"),
+                                           ({"amx_bf16"}, "mixed_bfloat16"),
+                                           ({"avx2", "fma"}, "float32")])
+def test_auto_precision_follows_the_cpus_bfloat16_units(flags, policy, monkeypatch):
+    monkeypatch.setattr(runtime, "cpu_flags", lambda: flags)
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    assert runtime.resolve_precision("auto") == policy
+    assert runtime.resolve_precision("float32") == "float32"
+    model = build_model(REGISTRY["mnist_gru"], smoke("mnist_gru", precision="auto"))
+    assert policies(model) - {"float32"} == ({policy} - {"float32"})
+
+
+def test_this_machines_cpu_flags_are_read():
+    flags = runtime.cpu_flags()
+    if Path("/proc/cpuinfo").exists():  # Linux: every x86 or arm CPU lists some flags
+        assert flags and all(flag == flag.strip() and flag for flag in flags)

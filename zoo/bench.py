@@ -48,22 +48,25 @@ def comparison(name: str) -> Comparison | None:
     return get_spec(name).comparison
 
 
-def _zoo_recipe(name: str):
+def zoo_recipe(name: str, settings: dict[str, Any] | None = None):
+    """The zoo's recipe in the bench: the registered one with the comparison's settings, then
+    `settings` (the command line's `--set`)."""
     from zoo.config import override
     from zoo.registry import get_spec
 
     record = comparison(name)
-    return override(get_spec(name).recipe, record.zoo_settings if record else {})
+    recipe = override(get_spec(name).recipe, record.zoo_settings if record else {})
+    return override(recipe, settings or {})
 
 
-def zoo_side(name: str, data_dir):
+def zoo_side(name: str, data_dir, settings: dict[str, Any] | None = None):
     """The zoo's model, data pipeline and train step for `name`, as `zoo run` builds them."""
     from zoo.bench_loops import KerasLoop
     from zoo.build import build_and_compile
     from zoo.registry import get_spec
 
     spec = get_spec(name)
-    recipe = _zoo_recipe(name)
+    recipe = zoo_recipe(name, settings)
     data = spec.load_data(recipe, data_dir)
     model = build_and_compile(spec, recipe, data)
     per_step = recipe.batch_size * getattr(recipe, "unrollings", 1)
@@ -123,13 +126,14 @@ def _inference_rate(loop, batch: int) -> float | str:
     return round(calls * batch / (time.perf_counter() - start), 1)
 
 
-def worker(conn, name: str, side: str, data_dir, window: int, same_threads: bool) -> None:
+def worker(conn, name: str, side: str, data_dir, window: int, same_threads: bool,
+           settings: dict[str, Any] | None = None) -> None:
     """One side of one model: builds when told, then one timed window per message."""
     try:
         _configure_threads(side, same_threads)
         conn.recv()
         if side == "zoo":
-            loop = zoo_side(name, data_dir)
+            loop = zoo_side(name, data_dir, settings)
         else:
             loop = comparison(name).tutorial(data_dir)
         start = time.perf_counter()
@@ -152,7 +156,8 @@ def worker(conn, name: str, side: str, data_dir, window: int, same_threads: bool
 
 
 def bench_model(name: str, data_dir, windows: int, window: int | None,
-                same_threads: bool = False) -> dict[str, Any]:
+                same_threads: bool = False, settings: dict[str, Any] | None = None
+                ) -> dict[str, Any]:
     """Both sides of one model, taking turns (the zoo's alone for a model without tutorial
     code); returns their figures and the ratios."""
     record = comparison(name)
@@ -163,7 +168,8 @@ def bench_model(name: str, data_dir, windows: int, window: int | None,
         for side in ("tutorial", "zoo") if record else ("zoo",):
             parent, child = context.Pipe()
             process = context.Process(target=worker,
-                                      args=(child, name, side, data_dir, window, same_threads),
+                                      args=(child, name, side, data_dir, window, same_threads,
+                                            settings),
                                       daemon=True)
             process.start()
             child.close()  # the worker's end: only the worker may hold it, so its death is seen
@@ -192,9 +198,46 @@ def bench_model(name: str, data_dir, windows: int, window: int | None,
         theirs, ours = results.get("tutorial", {}).get(key), results["zoo"][key]
         if isinstance(theirs, (int, float)) and isinstance(ours, (int, float)) and theirs:
             ratios[key] = round(ours / theirs, 2)
+    spec_flops = _spec(name).flops
+    if spec_flops is not None:  # forward and backward: about 3 times the forward products
+        results["zoo"]["gflops_per_s"] = round(
+            3 * spec_flops(zoo_recipe(name, settings)) * results["zoo"]["train_per_s"] / 1e9, 1)
     return {"unit": record.unit if record else "examples", "window_steps": window,
-            "zoo_settings": dict(record.zoo_settings) if record else {}, **results,
-            "ratio": ratios}
+            "zoo_settings": {**(record.zoo_settings if record else {}), **(settings or {})},
+            **results, "ratio": ratios}
+
+
+def _spec(name: str):
+    from zoo.registry import get_spec
+
+    return get_spec(name)
+
+
+def matmul_peaks(size: int = 2048, seconds: float = 1.0) -> dict[str, float]:
+    """GFLOP/s of `size` x `size` matrix products in float32 and bfloat16, on TensorFlow's
+    default threads (all cores): this machine's arithmetic limit, as far as TensorFlow
+    reaches it."""
+    import tensorflow as tf
+
+    peaks = {}
+    for dtype in (tf.float32, tf.bfloat16):
+        a = tf.random.normal([size, size], dtype=tf.float32)
+        a, b = tf.cast(a, dtype), tf.cast(tf.transpose(a), dtype)
+        product = tf.function(lambda a, b: tf.reduce_sum(tf.cast(tf.matmul(a, b)[:1], tf.float32)))
+        product(a, b).numpy()
+        calls, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            product(a, b).numpy()
+            calls += 1
+        peaks[dtype.name] = round(2 * size**3 * calls / (time.perf_counter() - start) / 1e9, 1)
+    return peaks
+
+
+def measured_peaks() -> dict[str, float]:
+    """`matmul_peaks` in a fresh process: the thread settings of this one (the zoo's) stay."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        return pool.apply(matmul_peaks)
 
 
 def _receive(conn, process, name: str, side: str):
@@ -216,6 +259,8 @@ def machine() -> dict[str, Any]:
     import keras
     import tensorflow as tf
 
+    from zoo.runtime import bfloat16_hardware
+
     cpu = platform.processor()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -226,22 +271,27 @@ def machine() -> dict[str, Any]:
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             "tensorflow": tf.__version__, "keras": keras.__version__,
-            "gpus": len(tf.config.list_physical_devices("GPU"))}
+            "gpus": len(tf.config.list_physical_devices("GPU")),
+            "bfloat16_units": bfloat16_hardware()}
 
 
 def bench(names: list[str], data_dir, *, windows: int = 5, window: int | None = None,
-          same_threads: bool = False, output: Path | None = None, echo=print) -> dict[str, Any]:
+          same_threads: bool = False, settings: dict[str, Any] | None = None,
+          output: Path | None = None, echo=print) -> dict[str, Any]:
     """Benchmarks `names`, prints a table, writes the JSON to `output`; returns the report.
-    `same_threads` gives the tutorial's side the zoo's thread settings too."""
+    `same_threads` gives the tutorial's side the zoo's thread settings too; `settings`
+    change the zoo's recipe."""
     from zoo.io import write_json
 
-    report = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M"),
-              "windows": windows, "tutorial_threads": "zoo's" if same_threads else "default",
-              "models": {}}
+    report = {"machine": machine(), "matmul_peaks_gflops": measured_peaks(),
+              "date": time.strftime("%Y-%m-%d %H:%M"), "windows": windows,
+              "tutorial_threads": "zoo's" if same_threads else "default",
+              "settings": settings or {}, "models": {}}
     for name in names:
         sides = "tutorial and zoo" if comparison(name) else "zoo alone (no tutorial code)"
         echo(f"bench {name}: {sides}, {windows} windows each ...")
-        report["models"][name] = bench_model(name, data_dir, windows, window, same_threads)
+        report["models"][name] = bench_model(name, data_dir, windows, window, same_threads,
+                                             settings)
     echo(table(report))
     if output is not None:
         write_json(output, report)
@@ -250,12 +300,13 @@ def bench(names: list[str], data_dir, *, windows: int = 5, window: int | None = 
 
 
 def table(report: dict[str, Any]) -> str:
-    """A markdown table: each figure as zoo / tutorial (ratio)."""
+    """A markdown table: each figure as zoo / tutorial (ratio), and the zoo's GFLOP/s against
+    this machine's matrix-product peaks."""
     columns = [("train_per_s", "train /s"), ("first_step_s", "first step s"),
                ("peak_rss_mb", "peak MB"), ("infer_b1_per_s", "infer b1 /s"),
                ("infer_b256_per_s", "infer b256 /s")]
-    lines = ["| model | " + " | ".join(label for _, label in columns) + " |",
-             "|---|" + "---|" * len(columns)]
+    lines = ["| model | " + " | ".join(label for _, label in columns) + " | zoo GFLOP/s |",
+             "|---|" + "---|" * (len(columns) + 1)]
     for name, result in report["models"].items():
         cells = []
         for key, _ in columns:
@@ -266,10 +317,16 @@ def table(report: dict[str, Any]) -> str:
             theirs = result["tutorial"][key]
             theirs = theirs if isinstance(theirs, (int, float)) else "fails"
             cells.append(f"{ours} / {theirs}" + (f" (**{ratio}x**)" if ratio else ""))
+        cells.append(str(result["zoo"].get("gflops_per_s", "-")))
         unit = " (chars)" if result["unit"] == "chars" else ""
         lines.append(f"| {name}{unit} | " + " | ".join(cells) + " |")
-    machine = report["machine"]
-    lines.append(f"\nzoo / tutorial (tutorial with {report['tutorial_threads']} threads); "
-                 f"{machine['cpu']}, {machine['cores']} cores, TF {machine['tensorflow']}, "
+    machine, peaks = report["machine"], report["matmul_peaks_gflops"]
+    settings = "".join(f" --set {key}={value}" for key, value in report["settings"].items())
+    lines.append(f"\nzoo{settings} / tutorial (tutorial with {report['tutorial_threads']} "
+                 f"threads); zoo GFLOP/s: its matrix products, forward and backward, per second "
+                 f"of training; this machine's 2048 x 2048 products: float32 "
+                 f"{peaks['float32']}, bfloat16 {peaks['bfloat16']} GFLOP/s; "
+                 f"{machine['cpu']}, {machine['cores']} cores, bfloat16 units: "
+                 f"{', '.join(machine['bfloat16_units']) or 'none'}, TF {machine['tensorflow']}, "
                  f"Keras {machine['keras']}, {report['date']}")
     return "\n".join(lines)

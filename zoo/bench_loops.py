@@ -21,13 +21,14 @@ class KerasLoop:
         self.predictor = None
 
     def run(self, steps: int) -> int:
-        """Trains about `steps` steps, whole calls of the compiled function; returns how many."""
+        """Trains about `steps` steps, whole calls of the compiled function (the first call:
+        `fit` on one call's batches, which builds the step); returns how many."""
         ran = 0
-        if self.iterator is None:  # the first call builds the step as `fit` does
-            self.model.fit(self.dataset.take(1), epochs=1, verbose=0)
-            self.iterator = iter(self.dataset.repeat())
-            ran = 1
         per_call = self.model.steps_per_execution
+        if self.iterator is None:  # the first call builds the step as `fit` does
+            self.model.fit(self.dataset.repeat().take(per_call), epochs=1, verbose=0)
+            self.iterator = iter(self.dataset.repeat())
+            ran = per_call
         logs = None
         for _ in range(math.ceil(max(0, steps - ran) / per_call)):
             logs = self.model.train_function(self.iterator)

@@ -14,16 +14,17 @@ import numpy as np
 
 from zoo import config as config_lib
 from zoo.errors import ZooError
+from zoo.runtime import resolve_precision
 from zoo.spec import ModelSpec
 from zoo.training import ClippedAdam
 
 
 def build_model(spec: ModelSpec, recipe: config_lib.Recipe) -> keras.Model:
     """The spec's model, built (weights created) by calling it on an example batch, in the
-    recipe's `precision`: the model takes it as its dtype policy, and hands it to its layers
-    (but to its output layer, which computes in float32), so a copy made from its config
-    (`model.keras`) has it too."""
-    with global_dtype_policy(recipe.precision):
+    recipe's `precision` ("auto" resolved for this machine): the model takes it as its dtype
+    policy, and hands it to its layers (but to its output layer, which computes in float32),
+    so a copy made from its config (`model.keras`) has it too."""
+    with global_dtype_policy(resolve_precision(recipe.precision)):
         model = spec.build_model(recipe)
         inputs, _ = spec.example_batch(recipe, 2, np.random.default_rng(0))
         model(inputs)

@@ -127,7 +127,8 @@ def make_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seeds", type=int, default=3, metavar="N",
                        help="--to-quality: runs per side (default 3); the median is reported")
     bench.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="--to-quality: change a setting of the zoo's recipe for the race")
+                       help="change a setting of the zoo's recipe (of the race's, with "
+                            "--to-quality), such as precision=mixed_bfloat16")
     bench.add_argument("--budget-scale", type=float, default=1.0, metavar="F",
                        help="--to-quality: scale each side's step budget (a smoke run: 0.01)")
     _add_data_dir(bench)
@@ -404,8 +405,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         settings = config_lib.parse_assignments(args.set)
         for name in names:  # every name has a target, every setting is checked: before TF
             config_lib.override(race.zoo_recipe_record(name), settings)
-    elif args.set:
-        raise UsageError("zoo bench: --set changes the race's recipe; give it with --to-quality")
+    else:
+        settings = config_lib.parse_assignments(args.set)
+        for name in names:
+            config_lib.override(get_spec(name).recipe, settings)
     data_dir = resolve_data_dir(args.data_dir)
     load_tensorflow(args)
     if args.to_quality:
@@ -416,7 +419,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from zoo.bench import bench
 
     bench(names, data_dir, windows=args.windows, window=args.window,
-          same_threads=args.same_threads, output=Path(args.output or "runs/bench.json"))
+          same_threads=args.same_threads, settings=settings,
+          output=Path(args.output or "runs/bench.json"))
     return 0
 
 

@@ -29,8 +29,10 @@ CLIP_MODES = ("norm", "global")
 LR_SCHEDULES = ("constant", "cosine")
 # the recurrent cells a recipe's `cell` names (`zoo.models.cells`)
 CELLS = ("lstm", "peephole", "cifg", "no_forget", "gru")
+# their gates (blocks of `units` in a kernel's columns), as the cells' `gates` say
+CELL_GATES = {"lstm": 4, "peephole": 4, "cifg": 3, "no_forget": 3, "gru": 3}
 # the Keras dtype policies a recipe's `precision` names (`zoo.build.build_model` applies it)
-PRECISIONS = ("float32", "mixed_bfloat16")
+PRECISIONS = ("float32", "mixed_bfloat16", "auto")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,11 +56,13 @@ class Recipe:
             `steps_per_execution`); more saves Python's per-step cost on a small model. It
             changes no result: the runner lowers it to divide `max_steps` and the steps of
             an epoch, so runs stop where they would have.
-        precision: "float32", or "mixed_bfloat16" (Keras' mixed precision): the matrix
+        precision: "float32"; "mixed_bfloat16" (Keras' mixed precision): the matrix
             products in bfloat16, while the weights, the recurrent state, the outputs and
-            the loss stay float32. It pays where the hardware multiplies bfloat16 fast (GPUs,
-            TPUs, CPUs with AMX); on 2 cores without AMX it ran no faster. bfloat16 has
-            float32's range, so the loss needs no scaling.
+            the loss stay float32 (bfloat16 has float32's range: the loss needs no scaling);
+            or "auto": mixed_bfloat16 where the hardware multiplies bfloat16 natively (CPU
+            flags amx_bf16 or avx512_bf16, a GPU of compute capability 8.0 on), else
+            float32. It pays only where the products are large enough
+            (benchmarks/README.md).
     """
 
     epochs: int = 4
@@ -108,6 +112,13 @@ class HeldOutRecipe(Recipe):
         require(
             self, "validation_split", 0 < self.validation_split < 1, "a fraction between 0 and 1"
         )
+
+
+def step_flops(cell: str, inputs: int, units: int) -> int:
+    """Floating-point operations of one step of `cell` (one of `CELLS`) on one example,
+    counting its matrix products only (2 per multiply-add): the input's and the state's
+    shares of the gates."""
+    return 2 * CELL_GATES[cell] * units * (inputs + units)
 
 
 def require(recipe: Recipe, name: str, ok: bool, accepted: str) -> None:

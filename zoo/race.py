@@ -124,8 +124,9 @@ def reached(figure: float, goal: QualityTarget) -> bool:
 
 
 def race_one(name: str, side: str, data_dir, seed: int, settings: dict[str, Any] | None,
-             budget_scale: float) -> dict[str, Any]:
-    """One side's run of one seed, in this process: trains until the target or the budget."""
+             budget_scale: float, stop_at_target: bool = True) -> dict[str, Any]:
+    """One side's run of one seed, in this process: trains until the target or the budget
+    (the whole budget, evaluated all along, without `stop_at_target`)."""
     from zoo.training import configure_threads
 
     goal = target(name)
@@ -150,7 +151,7 @@ def race_one(name: str, side: str, data_dir, seed: int, settings: dict[str, Any]
         figure = evaluate(runner, held_out, goal.metric, goal.eval_batch)
         eval_s += time.perf_counter() - start
         history.append((steps, round(train_s + eval_s, 2), round(figure, 4)))
-        if reached(figure, goal):
+        if stop_at_target and reached(figure, goal):
             break
     result = {"reached": reached(figure, goal), "seconds": round(train_s + eval_s, 2),
               "train_s": round(train_s, 2), "eval_s": round(eval_s, 2), "steps": steps,
@@ -172,15 +173,16 @@ def _worker(conn, *args) -> None:
                    "traceback": traceback.format_exc()})
 
 
-def run_in_process(name: str, side: str, data_dir, seed: int, settings, budget_scale: float
-                   ) -> dict[str, Any]:
+def run_in_process(name: str, side: str, data_dir, seed: int, settings, budget_scale: float,
+                   stop_at_target: bool = True) -> dict[str, Any]:
     """`race_one` in a fresh process."""
     from zoo.bench import _receive
 
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     process = context.Process(target=_worker, daemon=True,
-                              args=(child, name, side, data_dir, seed, settings, budget_scale))
+                              args=(child, name, side, data_dir, seed, settings, budget_scale,
+                                    stop_at_target))
     process.start()
     child.close()
     try:

@@ -202,6 +202,7 @@ def _train_and_test(spec, recipe, data, model, evaluation_model, run_dir, checkp
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "strategy": strategy,
+        "dtype_policy": model.dtype_policy.name,  # the recipe's precision, "auto" resolved
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
         "run_dir": str(run_dir),
     }

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from pathlib import Path
 
 
 @contextlib.contextmanager
@@ -44,3 +45,39 @@ def load_tensorflow(verbose: bool = False) -> None:
 
     split_cpu()
     configure_threads()
+
+
+# CPU flags (Linux' /proc/cpuinfo) of matrix units that multiply bfloat16 natively
+BFLOAT16_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags as Linux lists them (empty where /proc/cpuinfo is absent)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def bfloat16_hardware() -> list[str]:
+    """What on this machine multiplies bfloat16 natively: the CPU's flags among
+    `BFLOAT16_FLAGS`, and GPUs of compute capability 8.0 or more (Ampere on)."""
+    import tensorflow as tf
+
+    found = sorted(set(BFLOAT16_FLAGS) & cpu_flags())
+    for gpu in tf.config.list_physical_devices("GPU"):
+        capability = tf.config.experimental.get_device_details(gpu).get("compute_capability")
+        if capability and tuple(capability) >= (8, 0):
+            found.append(f"{gpu.name} (compute capability {capability[0]}.{capability[1]})")
+    return found
+
+
+def resolve_precision(precision: str) -> str:
+    """A recipe's `precision` as a Keras dtype policy name: "auto" is "mixed_bfloat16" where
+    the hardware multiplies bfloat16 natively (`bfloat16_hardware`), else "float32"."""
+    if precision != "auto":
+        return precision
+    return "mixed_bfloat16" if bfloat16_hardware() else "float32"

@@ -141,6 +141,9 @@ class ModelSpec:
         prepare: (fresh model, example inputs) -> None: sets the data-dependent state that
             training data would (a vocabulary) from example inputs, so the test battery calls
             a model that reads them as a trained one does.
+        flops: recipe -> floating-point operations of the matrix products of one example's
+            forward pass (a language model's: one character's), 2 per multiply-add; a
+            training step is about 3 times that (`zoo bench`'s GFLOP/s).
     """
 
     name: str
@@ -167,3 +170,4 @@ class ModelSpec:
     sample: Callable[..., tuple[str, list[str]]] | None = None
     comparison: Comparison | None = None
     prepare: Callable[[Any, Any], None] | None = None
+    flops: Callable[[Any], float] | None = None

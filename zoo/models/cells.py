@@ -26,7 +26,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from zoo.config import CELLS
+from zoo.config import CELL_GATES, CELLS
 from zoo.errors import UsageError
 from zoo.models.recurrence import lstm_gates
 
@@ -43,7 +43,7 @@ class GatedCell(keras.layers.Layer):
         units: size of the output (and of the cell state).
     """
 
-    gates = 4
+    gates = CELL_GATES["lstm"]
     carries_cell_state = True
 
     def __init__(self, units: int, **kwargs):
@@ -149,7 +149,7 @@ class CoupledGateLSTMCell(GatedCell):
         h' = sigmoid(x W_o + h U_o + b_o) * tanh(c')
     """
 
-    gates = 3
+    gates = CELL_GATES["cifg"]
 
     def step(self, projected, state):
         h, c = state
@@ -169,7 +169,7 @@ class NoForgetGateLSTMCell(GatedCell):
         h' = sigmoid(x W_o + h U_o + b_o) * tanh(c')
     """
 
-    gates = 3
+    gates = CELL_GATES["no_forget"]
 
     def step(self, projected, state):
         h, c = state
@@ -188,7 +188,7 @@ class GRUCell(GatedCell):
         n = tanh(x W_h + b_h + r * (h U_h + b'_h))   h' = z * h + (1 - z) * n
     """
 
-    gates = 3
+    gates = CELL_GATES["gru"]
     carries_cell_state = False
 
     def build(self, input_shape):
@@ -222,3 +222,4 @@ def cell_params(name: str, inputs: int, units: int) -> int:
     gates = CELL_CLASSES[name].gates
     extra = {"peephole": 3 * units, "gru": 3 * units}.get(name, 0)
     return gates * units * (inputs + units + 1) + extra
+

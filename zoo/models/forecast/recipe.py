@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from zoo.config import CELLS, Recipe, require
+from zoo.config import CELLS, Recipe, require, step_flops
 from zoo.data.timeseries import GAP_RULES, parse_interval
 
 DECODERS = ("single_shot", "autoregressive")
@@ -124,3 +124,14 @@ PARAMS = {
 
 SEARCH_SPACE = dict(units=[32, 64, 128], learning_rate=[1e-4, 3e-4, 1e-3],
                     dropout=[0.0, 0.2], history=[24, 48, 72])
+
+
+def flops(recipe: ForecastRecipe) -> int:
+    """Matrix products of one window's forward pass: a cell step a row (and one a further
+    forecast step for the autoregressive decoder), the head, the highway."""
+    columns = len(recipe.columns)
+    fed_back = recipe.horizon - 1 if recipe.decoder == "autoregressive" else 0
+    outputs = recipe.horizon if recipe.decoder == "single_shot" else columns
+    highway = 2 * recipe.history * columns * recipe.horizon if recipe.highway else 0
+    return ((recipe.history + fed_back) * step_flops(recipe.cell, columns, recipe.units)
+            + (1 + fed_back) * 2 * recipe.units * outputs + highway)

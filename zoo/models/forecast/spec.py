@@ -50,6 +50,7 @@ def forecast_spec(name: str) -> ModelSpec:
         report=lambda model, data, run_dir: report(model, data, run_dir, title=name),
         search_space=recipe.SEARCH_SPACE,
         objective=("val_mae", "min"),
+        flops=recipe.flops,
     )
 
 

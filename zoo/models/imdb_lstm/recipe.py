@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from zoo.config import CELLS, HeldOutRecipe, require
+from zoo.config import CELLS, HeldOutRecipe, require, step_flops
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,3 +63,10 @@ def evaluation(recipe, data_dir):
     from zoo.data.pipeline import evaluation_arrays
 
     return evaluation_arrays(imdb.load(recipe, data_dir))
+
+
+def flops(recipe: ImdbLstmRecipe) -> int:
+    """Matrix products of one review's forward pass: two cells a word, then the classifier."""
+    per_word = (step_flops(recipe.cell, recipe.embedding_dim, recipe.units)
+                + step_flops(recipe.cell, recipe.units, recipe.units))
+    return recipe.sequence_length * per_word + 2 * recipe.units

@@ -35,6 +35,7 @@ SPEC = ModelSpec(
     predict=lazy(f"{SERVING}:predict_reviews"),
     search_space=recipe.SEARCH_SPACE,
     objective=("val_accuracy", "max"),
+    flops=recipe.flops,
     comparison=Comparison(
         lazy("zoo.models.imdb_lstm.tutorial:bench_loop"), window_steps=20,
         # the tutorial's final accuracy (4 epochs of 175 steps) on the zoo's held-out reviews

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from zoo.config import HeldOutRecipe, require
+from zoo.config import HeldOutRecipe, require, step_flops
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,3 +64,11 @@ PARAMS = (1_354_369, 1_377)
 
 SEARCH_SPACE = dict(units=[32, 64, 128], embedding_dim=[64, 128], dropout=[0.3, 0.5],
                     learning_rate=[5e-4, 1e-3, 2e-3], sequence_length=[256, 400, 600])
+
+
+def flops(recipe: ReviewBiLstmRecipe) -> int:
+    """Matrix products of one review's forward pass: an LSTM step a word each way, the
+    hidden layer, the classifier."""
+    features = 2 * recipe.units
+    return (2 * recipe.sequence_length * step_flops("lstm", recipe.embedding_dim, recipe.units)
+            + 2 * features * 64 + 2 * 64)

@@ -41,6 +41,7 @@ SPEC = ModelSpec(
     predict=lazy(f"{PACKAGE}.serving:predict_reviews"),
     search_space=recipe.SEARCH_SPACE,
     objective=("val_accuracy", "max"),
+    flops=recipe.flops,
     prepare=lambda model, texts: model.adapt(texts),
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from zoo.config import CELLS, HeldOutRecipe, require
+from zoo.config import CELLS, HeldOutRecipe, require, step_flops
 
 ROWS = COLUMNS = 28  # an image is read as 28 rows of 28 pixels
 
@@ -74,3 +74,14 @@ def evaluation(recipe, data_dir):
 def score(model, x, y):
     """1.0 where the model's most likely digit is `y`, else 0.0."""
     return (model.predict_on_batch(x).argmax(-1) == y).astype("float32")
+
+
+def flops(recipe: MnistRnnRecipe) -> int:
+    """Matrix products of one image's forward pass as the model computes it: 28 cell steps
+    (Keras' LSTM with its projection regrouped into one 28-wide input product; a variant
+    after the projection), then the classifier."""
+    if recipe.input_projection and recipe.cell != "lstm":
+        per_row = 2 * COLUMNS * recipe.units + step_flops(recipe.cell, recipe.units, recipe.units)
+    else:
+        per_row = step_flops(recipe.cell, COLUMNS, recipe.units)
+    return ROWS * per_row + 2 * recipe.units * 10

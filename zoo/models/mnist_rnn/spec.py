@@ -43,6 +43,7 @@ def mnist_spec(name: str, cell: str, input_projection: bool) -> ModelSpec:
         report=lambda model, data, run_dir: report(model, data, run_dir, title=name),
         search_space=recipe.SEARCH_SPACE,
         objective=("val_accuracy", "max"),
+        flops=recipe.flops,
         comparison=Comparison(
             lambda data_dir: tutorial(cell, data_dir), window_steps=40,
             # the tutorials' final accuracy (100,000 images: 782 steps) on held-out images
