@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo import bench, cli
+from zoo import bench, cli, config
 from zoo.errors import UsageError
 from zoo.models.imdb_lstm.model import StackedLSTMClassifier
 from zoo.registry import REGISTRY
@@ -81,6 +81,8 @@ def test_bench_refuses_bad_input(argv, message, capsys):
 
 def test_a_model_without_tutorial_code_is_benchmarked_alone(tiny_data, tmp_path, monkeypatch):
     monkeypatch.setattr(bench, "comparison", lambda name: None)  # as a spec without one
+    # measured in the real-data bench below; here a fixed figure saves a process
+    monkeypatch.setattr(bench, "measured_peaks", lambda: {"float32": 100.0, "bfloat16": 200.0})
     report = bench.bench(["imdb_lstm"], tiny_data, windows=1, window=2,
                          output=tmp_path / "bench.json", echo=lambda line: None)
     result = report["models"]["imdb_lstm"]
@@ -88,6 +90,28 @@ def test_a_model_without_tutorial_code_is_benchmarked_alone(tiny_data, tmp_path,
     assert result["zoo"]["train_per_s"] > 0 and result["zoo"]["infer_b1_per_s"] > 0
     row = bench.table(report).splitlines()[2]
     assert row.startswith("| imdb_lstm | ") and row.count(" / - ") == 5, row
+    # 3 x the forward products of a review (formula in the recipe) x reviews per second
+    expected = 3 * REGISTRY["imdb_lstm"].flops(bench.zoo_recipe("imdb_lstm")) \
+        * result["zoo"]["train_per_s"] / 1e9
+    assert result["zoo"]["gflops_per_s"] == pytest.approx(expected, abs=0.051)
+    assert row.endswith(f" | {result['zoo']['gflops_per_s']} |")
+    assert "float32 100.0, bfloat16 200.0 GFLOP/s" in bench.table(report)
+
+
+def test_matmul_peaks_count_the_products_flops():
+    peaks = bench.matmul_peaks(size=128, seconds=0.05)
+    assert set(peaks) == {"float32", "bfloat16"} and all(v > 0.01 for v in peaks.values())
+
+
+def test_flop_counts_follow_the_recipe():
+    # imdb_lstm: 80 words x (LSTM 100 -> 64 and 64 -> 64: 2 x 4 x 64 x (in + 64)) + 2 x 64
+    assert REGISTRY["imdb_lstm"].flops(REGISTRY["imdb_lstm"].recipe) == \
+        80 * (2 * 256 * 164 + 2 * 256 * 128) + 128
+    # a GRU step has 3 gates where the LSTM's has 4; the text model: a step and 27 logits
+    text = REGISTRY["text8_bigram_lstm"]
+    assert text.flops(text.recipe) == 2 * 4 * 256 * (128 + 256) + 2 * 256 * 27
+    gru = config.override(text.recipe, {"cell": "gru"})
+    assert text.flops(gru) == 2 * 3 * 256 * (128 + 256) + 2 * 256 * 27
 
 
 @pytest.mark.real_data
@@ -112,3 +136,25 @@ def test_bench_all_at_a_tiny_size(tmp_path, capsys):
     # the tutorial's fixed zero states refuse any batch but 128
     assert report["models"]["imdb_lstm"]["tutorial"]["infer_b256_per_s"].startswith("fails")
     assert "| text8_bigram_lstm (chars) |" in capsys.readouterr().out
+    peaks = report["matmul_peaks_gflops"]
+    assert peaks["float32"] > 1 and peaks["bfloat16"] > 1
+    assert all(result["zoo"]["gflops_per_s"] > 0 for result in report["models"].values())
+
+
+@pytest.mark.real_data
+def test_race_all_at_a_tiny_budget(tmp_path):
+    """Both sides of every raced model train and are scored on the real held-out data."""
+    output = tmp_path / "quality.json"
+    assert cli.main(["bench", "--to-quality", "--all", "--seeds", "1", "--budget-scale",
+                     "0.02", "--output", str(output)]) == 0
+    report = json.loads(output.read_text())
+    assert set(report["models"]) == {"imdb_lstm", "mnist_lstm", "mnist_gru",
+                                     "text8_bigram_lstm"}
+    for name, model in report["models"].items():
+        for side in ("tutorial", "zoo"):
+            run = model[side]["runs"][0]
+            assert run["steps"] >= 1 and run["history"][-1][0] == run["steps"], (name, side)
+            if model["metric"] == "accuracy":
+                assert 0 < run["figure"] <= 1 and 0 < run["test"] <= 1, (name, side)
+            else:  # a model that has learned a little: below 27 characters' uniform guess
+                assert 1 < run["figure"] < 27, (name, side)

@@ -46,10 +46,11 @@ SPEC = ModelSpec(
         lambda data_dir: bench_loop(data_dir,
                                     override(recipe.BigramLstmRecipe(), BENCH_SETTINGS)),
         window_steps=200, unit="chars", zoo_settings=BENCH_SETTINGS,
-        # the assignment's final held-out perplexity (7,001 steps), every 512 of its steps'
-        # characters (a whole number of steps for any batch that is a power of 2)
+        # the assignment's final held-out perplexity (7,001 steps; 3.743, 3.736, 3.727 in 3
+        # seeds: benchmarks/tutorial_targets.py), evaluated every 512 of its steps' characters
+        # (a whole number of steps for any batch that is a power of 2)
         target=QualityTarget(
-            metric="perplexity", value=3.73, eval_every=512 * 640, eval_batch=recipe.RACE_ROWS,
+            metric="perplexity", value=3.74, eval_every=512 * 640, eval_batch=recipe.RACE_ROWS,
             tutorial=lazy(f"{PACKAGE}.tutorial:race_loop"), tutorial_steps=7001,
             evaluation=lazy(f"{PACKAGE}.recipe:evaluation"), score=lazy(f"{PACKAGE}.recipe:score"),
             zoo_settings=recipe.FAST)),
