@@ -262,13 +262,16 @@ def machine() -> dict[str, Any]:
     from zoo.runtime import bfloat16_hardware
 
     cpu = platform.processor()
+    fields = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
+    if "model name" in fields:  # a name as bare as "AMD EPYC" needs its family and model
+        cpu = (f"{fields['model name']} (family {fields.get('cpu family', '?')}, model "
+               f"{fields.get('model', '?')})")
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             "tensorflow": tf.__version__, "keras": keras.__version__,
             "gpus": len(tf.config.list_physical_devices("GPU")),

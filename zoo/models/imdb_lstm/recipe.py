@@ -52,7 +52,9 @@ SEARCH_SPACE = dict(units=[32, 64, 128], embedding_dim=[32, 64, 100, 128],
                     batch_size=[64, 128, 256], clip_norm=[None, 1.0, 5.0],
                     lr_schedule=["constant", "cosine"])
 
-# The recipe `zoo bench --to-quality imdb_lstm` races the tutorial with (README, benchmarks/).
+# The recipe `zoo bench --to-quality imdb_lstm` races the tutorial with (benchmarks/README.md):
+#   ZOO_DATA_DIR=../shared/data zoo bench --to-quality imdb_lstm --seeds 5
+#   0.82 held-out accuracy in 3.9 s (median of 5), the tutorial's code in 13.9 s: 3.57x
 FAST: dict = {"units": 32, "embedding_dim": 32, "learning_rate": 3e-3, "dropout": 0.0,
         "max_steps": 300}
 
