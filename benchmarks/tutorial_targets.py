@@ -4,7 +4,8 @@ length, seed after seed, scored on the race's held-out data by the race's harnes
     ZOO_DATA_DIR=../shared/data python benchmarks/tutorial_targets.py [NAME ...] [--seeds 3]
 
 Prints, per model, the tutorial's held-out figure at the end of its run for each seed, and
-their median: the value a model's `QualityTarget` should hold (benchmarks/README.md).
+their median, beside the model's `QualityTarget`: a target should be a figure the tutorial's
+own runs reach (benchmarks/README.md says how each was set).
 """
 
 from __future__ import annotations

@@ -98,7 +98,7 @@ def test_a_model_without_tutorial_code_is_benchmarked_alone(tiny_data, tmp_path,
     assert "float32 100.0, bfloat16 200.0 GFLOP/s" in bench.table(report)
 
 
-def test_matmul_peaks_count_the_products_flops():
+def test_matmul_peaks_are_measured_for_both_precisions():
     peaks = bench.matmul_peaks(size=128, seconds=0.05)
     assert set(peaks) == {"float32", "bfloat16"} and all(v > 0.01 for v in peaks.values())
 
@@ -112,6 +112,9 @@ def test_flop_counts_follow_the_recipe():
     assert text.flops(text.recipe) == 2 * 4 * 256 * (128 + 256) + 2 * 256 * 27
     gru = config.override(text.recipe, {"cell": "gru"})
     assert text.flops(gru) == 2 * 3 * 256 * (128 + 256) + 2 * 256 * 27
+    # MNIST: every cell reads the raw 28-pixel rows (a projection is folded into its kernel)
+    mnist = REGISTRY["mnist_lstm"]
+    assert mnist.flops(mnist.recipe) == 28 * 2 * 4 * 128 * (28 + 128) + 2 * 128 * 10
 
 
 @pytest.mark.real_data
@@ -153,7 +156,7 @@ def test_race_all_at_a_tiny_budget(tmp_path):
     for name, model in report["models"].items():
         for side in ("tutorial", "zoo"):
             run = model[side]["runs"][0]
-            assert run["steps"] >= 1 and run["history"][-1][0] == run["steps"], (name, side)
+            assert run["steps"] >= 1 and "error" not in run, (name, side)
             if model["metric"] == "accuracy":
                 assert 0 < run["figure"] <= 1 and 0 < run["test"] <= 1, (name, side)
             else:  # a model that has learned a little: below 27 characters' uniform guess

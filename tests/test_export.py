@@ -101,6 +101,10 @@ def expected_outputs(family: str, model, inputs: dict, got) -> dict:
     }
 
 
+# strings (reviews), uint8 (digit images), float32 (weather windows)
+SAVED_MODEL_CLI_MODELS = ("imdb_lstm", "mnist_gru", "forecast_multi_multi")
+
+
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_export_reloads_without_zoo_and_matches(name, tiny_data, tmp_path):
     spec = REGISTRY[name]
@@ -135,7 +139,11 @@ def test_export_reloads_without_zoo_and_matches(name, tiny_data, tmp_path):
         else:
             np.testing.assert_allclose(got[key], expected, atol=1e-5, err_msg=key)
 
-    # saved_model_cli lists the signatures and runs serving_default
+    # saved_model_cli lists the signatures and runs serving_default: for one model of each
+    # input dtype (two more TensorFlow start-ups a model; every export's signatures already
+    # ran without zoo in the fresh process above)
+    if name not in SAVED_MODEL_CLI_MODELS:
+        return
     shown = subprocess.run(["saved_model_cli", "show", "--all", "--dir", str(path)],
                            check=True, capture_output=True, text=True).stdout
     for signature in inputs:

@@ -9,7 +9,8 @@ each timed window of one is next to a window of the other (`same_threads`: the t
 gets the zoo's thread settings too, so the ratio is the code's alone). Every figure is
 reported with its ratio, zoo over tutorial:
 
-    first_step_s       seconds from the first training call to its end (tracing, compiling)
+    first_step_s       seconds from the first training call (one call of the compiled step:
+                       `steps_per_execution` steps) to its end (tracing, compiling)
     train_per_s        examples (characters for a language model) per second: the median of
                        `windows` timed windows of `window` steps each, after the first step
     peak_rss_mb        the process's peak resident memory when training ends
@@ -59,19 +60,26 @@ def zoo_recipe(name: str, settings: dict[str, Any] | None = None):
     return override(recipe, settings or {})
 
 
-def zoo_side(name: str, data_dir, settings: dict[str, Any] | None = None):
-    """The zoo's model, data pipeline and train step for `name`, as `zoo run` builds them."""
+def zoo_loop(spec, recipe, data_dir):
+    """The zoo's model, data pipeline and train step for `recipe`, as `zoo run` builds them
+    (also the race's zoo side); returns the loop and the `Datasets`."""
     from zoo.bench_loops import KerasLoop
     from zoo.build import build_and_compile
+
+    data = spec.load_data(recipe, data_dir)
+    model = build_and_compile(spec, recipe, data)
+    per_step = recipe.batch_size * getattr(recipe, "unrollings", 1)
+    return KerasLoop(model, data.train, per_step), data
+
+
+def zoo_side(name: str, data_dir, settings: dict[str, Any] | None = None):
+    """The zoo's loop for `name` in the bench, with the exported model's predictor."""
     from zoo.registry import get_spec
 
     spec = get_spec(name)
     recipe = zoo_recipe(name, settings)
-    data = spec.load_data(recipe, data_dir)
-    model = build_and_compile(spec, recipe, data)
-    per_step = recipe.batch_size * getattr(recipe, "unrollings", 1)
-    loop = KerasLoop(model, data.train, per_step)
-    loop.predictor = _export_predictor(spec, recipe, model, data_dir)
+    loop, _ = zoo_loop(spec, recipe, data_dir)
+    loop.predictor = _export_predictor(spec, recipe, loop.model, data_dir)
     return loop
 
 
@@ -150,9 +158,13 @@ def worker(conn, name: str, side: str, data_dir, window: int, same_threads: bool
     except (EOFError, BrokenPipeError, KeyboardInterrupt):  # the parent stopped the bench
         return
     except Exception as error:
-        first_line = (str(error).strip().splitlines() or [""])[0]
-        conn.send({"error": f"{type(error).__name__}: {first_line}",
-                   "traceback": traceback.format_exc()})
+        conn.send(failure(error))
+
+
+def failure(error: Exception) -> dict[str, str]:
+    """What a worker sends back for an error: its first line, and the traceback."""
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    return {"error": f"{type(error).__name__}: {first_line}", "traceback": traceback.format_exc()}
 
 
 def bench_model(name: str, data_dir, windows: int, window: int | None,
@@ -198,19 +210,15 @@ def bench_model(name: str, data_dir, windows: int, window: int | None,
         theirs, ours = results.get("tutorial", {}).get(key), results["zoo"][key]
         if isinstance(theirs, (int, float)) and isinstance(ours, (int, float)) and theirs:
             ratios[key] = round(ours / theirs, 2)
-    spec_flops = _spec(name).flops
+    from zoo.registry import get_spec
+
+    spec_flops = get_spec(name).flops
     if spec_flops is not None:  # forward and backward: about 3 times the forward products
         results["zoo"]["gflops_per_s"] = round(
             3 * spec_flops(zoo_recipe(name, settings)) * results["zoo"]["train_per_s"] / 1e9, 1)
     return {"unit": record.unit if record else "examples", "window_steps": window,
             "zoo_settings": {**(record.zoo_settings if record else {}), **(settings or {})},
             **results, "ratio": ratios}
-
-
-def _spec(name: str):
-    from zoo.registry import get_spec
-
-    return get_spec(name)
 
 
 def matmul_peaks(size: int = 2048, seconds: float = 1.0) -> dict[str, float]:
@@ -259,16 +267,9 @@ def machine() -> dict[str, Any]:
     import keras
     import tensorflow as tf
 
-    from zoo.runtime import bfloat16_hardware
+    from zoo.runtime import bfloat16_hardware, cpuinfo
 
-    cpu = platform.processor()
-    fields = {}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            fields.setdefault(key.strip(), value.strip())
-    except OSError:
-        pass
+    cpu, fields = platform.processor(), cpuinfo()
     if "model name" in fields:  # a name as bare as "AMD EPYC" needs its family and model
         cpu = (f"{fields['model name']} (family {fields.get('cpu family', '?')}, model "
                f"{fields.get('model', '?')})")

@@ -27,7 +27,9 @@ class KerasLoop:
         per_call = self.model.steps_per_execution
         if self.iterator is None:  # the first call builds the step as `fit` does
             self.model.fit(self.dataset.repeat().take(per_call), epochs=1, verbose=0)
-            self.iterator = iter(self.dataset.repeat())
+            # and the iterator goes on from the batches `fit` trained on (a seeded order, a
+            # text stream whose state the model carries)
+            self.iterator = iter(self.dataset.repeat().skip(per_call))
             ran = per_call
         logs = None
         for _ in range(math.ceil(max(0, steps - ran) / per_call)):

@@ -112,7 +112,7 @@ def make_parser() -> argparse.ArgumentParser:
     bench = command("bench", "training speed against the tutorials' own code, side by side")
     bench.add_argument("names", metavar="NAME", nargs="*", help="registered models")
     bench.add_argument("--all", action="store_true", help="every registered model")
-    bench.add_argument("--windows", type=int, default=5, metavar="N",
+    bench.add_argument("--windows", type=int, metavar="N",
                        help="timed windows per side (default 5); the median is reported")
     bench.add_argument("--window", type=int, metavar="STEPS",
                        help="training steps per window (default: about 1-2 s of work)")
@@ -124,13 +124,14 @@ def make_parser() -> argparse.ArgumentParser:
     bench.add_argument("--to-quality", action="store_true",
                        help="time to the tutorial's quality instead: both sides trained until "
                             "their held-out figure reaches the tutorial's final one")
-    bench.add_argument("--seeds", type=int, default=3, metavar="N",
+    bench.add_argument("--seeds", type=int, metavar="N",
                        help="--to-quality: runs per side (default 3); the median is reported")
     bench.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="change a setting of the zoo's recipe (of the race's, with "
                             "--to-quality), such as precision=mixed_bfloat16")
-    bench.add_argument("--budget-scale", type=float, default=1.0, metavar="F",
-                       help="--to-quality: scale each side's step budget (a smoke run: 0.01)")
+    bench.add_argument("--budget-scale", type=float, metavar="F",
+                       help="--to-quality: each side's step budget times F, in (0, 1] (default "
+                            "1; a smoke run: 0.02)")
     _add_data_dir(bench)
     return parser
 
@@ -396,15 +397,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
         value = getattr(args, flag)
         if value is not None and value < 1:
             raise UsageError(f"--{flag} {value} must be an integer >= 1")
-    if not 0 < args.budget_scale <= 100:
-        raise UsageError(f"--budget-scale {args.budget_scale} must be a number in (0, 100]")
+    if args.budget_scale is not None and not 0 < args.budget_scale <= 1:
+        raise UsageError(f"--budget-scale {args.budget_scale} must be a number in (0, 1]")
+    # each mode's flags, so that none is silently ignored
+    own = {True: ("seeds", "budget_scale"), False: ("windows", "window", "same_threads")}
+    for flag in own[not args.to_quality]:
+        if getattr(args, flag) not in (None, False):
+            mode = "the speed bench" if args.to_quality else "--to-quality"
+            raise UsageError(f"--{flag.replace('_', '-')} is for {mode}; drop it, or "
+                             f"{'drop' if args.to_quality else 'add'} --to-quality")
     if args.to_quality:
         from zoo import race
 
         names = race.raced_models() if args.all else names
         settings = config_lib.parse_assignments(args.set)
         for name in names:  # every name has a target, every setting is checked: before TF
-            config_lib.override(race.zoo_recipe_record(name), settings)
+            race.check_settings(name, settings)
     else:
         settings = config_lib.parse_assignments(args.set)
         for name in names:
@@ -412,13 +420,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     data_dir = resolve_data_dir(args.data_dir)
     load_tensorflow(args)
     if args.to_quality:
-        race.race(names, data_dir, seeds=args.seeds, settings=settings,
-                  budget_scale=args.budget_scale,
+        race.race(names, data_dir, seeds=args.seeds or 3, settings=settings,
+                  budget_scale=args.budget_scale or 1.0,
                   output=Path(args.output or "runs/quality.json"))
         return 0
     from zoo.bench import bench
 
-    bench(names, data_dir, windows=args.windows, window=args.window,
+    bench(names, data_dir, windows=args.windows or 5, window=args.window,
           same_threads=args.same_threads, settings=settings,
           output=Path(args.output or "runs/bench.json"))
     return 0

@@ -57,8 +57,9 @@ class Recipe:
             changes no result: the runner lowers it to divide `max_steps` and the steps of
             an epoch, so runs stop where they would have.
         precision: "float32"; "mixed_bfloat16" (Keras' mixed precision): the matrix
-            products in bfloat16, while the weights, the recurrent state, the outputs and
-            the loss stay float32 (bfloat16 has float32's range: the loss needs no scaling);
+            products in bfloat16, while the weights, the outputs, the loss and the recurrent
+            state of the zoo's own loops stay float32 (Keras' `LSTM` layer carries its state
+            in bfloat16; bfloat16 has float32's range: the loss needs no scaling);
             or "auto": mixed_bfloat16 where the hardware multiplies bfloat16 natively (CPU
             flags amx_bf16 or avx512_bf16, a GPU of compute capability 8.0 on), else
             float32. It pays only where the products are large enough

@@ -24,13 +24,12 @@ import math
 import multiprocessing
 import statistics
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from zoo.errors import UsageError
+from zoo.errors import UsageError, ZooError
 from zoo.spec import QualityTarget
 
 SIDES = ("tutorial", "zoo")
@@ -61,6 +60,26 @@ def zoo_recipe_record(name: str):
     return override(get_spec(name).recipe, target(name).zoo_settings)
 
 
+def check_settings(name: str, settings: dict[str, Any]) -> None:
+    """Refuses, in one line and before TensorFlow loads, a `--set` the race cannot take: one
+    that changes the data both sides see, or the seed, which the race sets; or a batch whose
+    examples do not divide the evaluation interval (the sides would be scored at different
+    points)."""
+    from zoo.config import override
+
+    goal = target(name)
+    for key in settings:
+        if key == "seed" or key in goal.data_settings:
+            fixed = ", ".join(("seed", *goal.data_settings))
+            raise UsageError(f"--set {key}: the race fixes {fixed} for {name} (the data both "
+                             "sides see, and the seed of each run); change other settings")
+    recipe = override(zoo_recipe_record(name), settings)
+    per_step = recipe.batch_size * getattr(recipe, "unrollings", 1)
+    if goal.eval_every % per_step:
+        raise UsageError(f"--set batch_size={recipe.batch_size}: {name} is evaluated every "
+                         f"{goal.eval_every:,} examples, which {per_step} a step does not divide")
+
+
 def zoo_recipe(name: str, seed: int, settings: dict[str, Any] | None = None):
     """The race's recipe with `settings` (the command line's `--set`) and the seed."""
     from zoo.config import override
@@ -70,25 +89,30 @@ def zoo_recipe(name: str, seed: int, settings: dict[str, Any] | None = None):
 
 class ZooSide:
     """The zoo's model as `zoo run` trains it (registry, data pipeline, compiled step),
-    scored by the target's `score`."""
+    scored by the target's `score`. Its graph calls take whole evaluation intervals' steps
+    (`steps_per_execution` lowered to divide them), so it is scored where the tutorial is."""
 
     def __init__(self, name: str, data_dir, seed: int, settings: dict[str, Any] | None):
+        import math
+
         import keras
 
-        from zoo.bench_loops import KerasLoop
-        from zoo.build import build_and_compile, total_steps
+        from zoo.bench import zoo_loop
+        from zoo.build import total_steps
+        from zoo.config import override
         from zoo.registry import get_spec
 
-        spec = get_spec(name)
-        self.recipe = zoo_recipe(name, seed, settings)
+        goal = target(name)
+        recipe = zoo_recipe(name, seed, settings)
+        self.examples_per_step = recipe.batch_size * getattr(recipe, "unrollings", 1)
+        every = goal.eval_every // self.examples_per_step
+        recipe = override(recipe, {"steps_per_execution":
+                                   math.gcd(recipe.steps_per_execution, every)})
         keras.utils.set_random_seed(seed)
-        data = spec.load_data(self.recipe, data_dir)
-        self.model = build_and_compile(spec, self.recipe, data)
-        per_step = self.recipe.batch_size * getattr(self.recipe, "unrollings", 1)
-        self.loop = KerasLoop(self.model, data.train, per_step)
-        self.examples_per_step = per_step
-        self.budget_steps = total_steps(self.recipe, data.train_examples)
-        self._score = target(name).score
+        self.loop, data = zoo_loop(get_spec(name), recipe, data_dir)
+        self.model = self.loop.model
+        self.budget_steps = total_steps(recipe, data.train_examples)
+        self._score = goal.score
 
     def run(self, steps: int) -> int:
         return self.loop.run(steps)
@@ -157,6 +181,8 @@ def race_one(name: str, side: str, data_dir, seed: int, settings: dict[str, Any]
               "train_s": round(train_s, 2), "eval_s": round(eval_s, 2), "steps": steps,
               "examples": steps * runner.examples_per_step, "figure": round(figure, 4),
               "history": history}
+    if side == "zoo":  # the recipe's precision, "auto" resolved
+        result["dtype_policy"] = runner.model.dtype_policy.name
     if test is not None:
         result["test"] = round(evaluate(runner, test, goal.metric, goal.eval_batch), 4)
     else:
@@ -165,12 +191,12 @@ def race_one(name: str, side: str, data_dir, seed: int, settings: dict[str, Any]
 
 
 def _worker(conn, *args) -> None:
+    from zoo.bench import failure
+
     try:
         conn.send(race_one(*args))
     except Exception as error:
-        first_line = (str(error).strip().splitlines() or [""])[0]
-        conn.send({"error": f"{type(error).__name__}: {first_line}",
-                   "traceback": traceback.format_exc()})
+        conn.send(failure(error))
 
 
 def run_in_process(name: str, side: str, data_dir, seed: int, settings, budget_scale: float,
@@ -198,10 +224,12 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Median seconds and steps with their spread; MLPerf's trimmed mean from 5 runs on."""
     seconds = sorted(run["seconds"] if run["reached"] else math.inf for run in runs)
     steps = sorted(run["steps"] if run["reached"] else math.inf for run in runs)
+    tests = [run["test"] for run in runs if "error" not in run]
     result = {"median_s": statistics.median(seconds), "min_s": seconds[0],
               "max_s": seconds[-1], "median_steps": statistics.median(steps),
-              "reached": sum(run["reached"] for run in runs), "runs": len(runs),
-              "median_test": statistics.median(run["test"] for run in runs)}
+              "reached": sum(run["reached"] for run in runs), "count": len(runs),
+              "failed": sum("error" in run for run in runs),
+              "median_test": statistics.median(tests) if tests else math.nan}
     if len(seconds) >= 5:
         result["mlperf_mean_s"] = statistics.fmean(seconds[1:-1])
     return result
@@ -217,6 +245,8 @@ def race(names: list[str], data_dir, *, seeds: int = 3, settings: dict[str, Any]
 
     if seeds < 1:
         raise UsageError(f"--seeds {seeds} must be an integer >= 1")
+    for name in names:
+        check_settings(name, settings or {})
     report = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M"), "seeds": seeds,
               "models": {}}
     for name in names:
@@ -225,7 +255,14 @@ def race(names: list[str], data_dir, *, seeds: int = 3, settings: dict[str, Any]
         runs = {side: [] for side in SIDES}
         for seed in range(1, seeds + 1):
             for side in SIDES:
-                result = run(name, side, data_dir, seed, settings, budget_scale)
+                try:
+                    result = run(name, side, data_dir, seed, settings, budget_scale)
+                except ZooError as error:  # one failed run: the others are still worth having
+                    result = {"reached": False, "error": str(error), "seconds": math.nan,
+                              "steps": 0, "figure": math.nan, "test": math.nan, "history": []}
+                    echo(f"  {side} seed {seed}: failed: {error}")
+                    runs[side].append(result)
+                    continue
                 runs[side].append(result)
                 state = "reached" if result["reached"] else "not reached"
                 echo(f"  {side} seed {seed}: {goal.metric} {result['figure']} {state} after "
@@ -263,6 +300,8 @@ def table(report: dict[str, Any]) -> str:
     for name, model in report["models"].items():
         zoo, tutorial = model["zoo"], model["tutorial"]
         sooner = f"**{model['ratio']}x**" if model["ratio"] else "-"
+        if math.isinf(tutorial["median_s"]) and math.isfinite(zoo["median_s"]):
+            sooner = "tutorial never"
         goal = ("<= " if model["metric"] == "perplexity" else ">= ") + str(model["target"])
         lines.append(f"| {name} | {model['metric']} {goal} | {_seconds(zoo)} | "
                      f"{_seconds(tutorial)} | {zoo['median_steps']} | "

@@ -51,15 +51,22 @@ def load_tensorflow(verbose: bool = False) -> None:
 BFLOAT16_FLAGS = ("amx_bf16", "avx512_bf16")
 
 
-def cpu_flags() -> set[str]:
-    """The CPU's feature flags as Linux lists them (empty where /proc/cpuinfo is absent)."""
+def cpuinfo() -> dict[str, str]:
+    """The first CPU's fields in Linux' /proc/cpuinfo ("model name", "cpu family", "flags",
+    ...); empty where there is none."""
+    fields: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return set()
+    return fields
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags as Linux lists them (empty where /proc/cpuinfo is absent)."""
+    return set(cpuinfo().get("flags", "").split())
 
 
 def bfloat16_hardware() -> list[str]:

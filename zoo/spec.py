@@ -70,7 +70,8 @@ class QualityTarget:
 
     Attributes:
         metric: "accuracy" (reached at or above `value`) or "perplexity" (at or below).
-        value: the tutorial's final figure on the held-out data.
+        value: the tutorial's quality on the held-out data, which its own runs reach
+            (`benchmarks/tutorial_targets.py` measures them).
         eval_every: training examples between two evaluations (characters for a language
             model), the same for both sides; a tutorial's whole number of steps.
         eval_batch: examples per evaluation call (a tutorial's model may take one size only).
@@ -84,6 +85,8 @@ class QualityTarget:
             accuracy, mean nats per predicted character for perplexity.
         zoo_settings: the zoo's recipe for the race (its `fast` recipe): changes to the
             registered one. Its `max_steps` is its budget, the length of its schedule.
+        data_settings: recipe settings that shape the data both sides see (the tutorial's
+            are fixed): `--set` may not change them in a race.
     """
 
     metric: str
@@ -95,6 +98,7 @@ class QualityTarget:
     evaluation: Callable[[Any, Path | None], tuple]
     score: Callable[[Any, Any, Any], Any]
     zoo_settings: dict[str, Any] = field(default_factory=dict)
+    data_settings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

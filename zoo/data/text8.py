@@ -178,14 +178,20 @@ def stream_chunks(ids: np.ndarray, chunk: int = STREAM_CHUNK) -> tf.data.Dataset
     return pairs.batch(chunk).map(lambda x, y: (x[None], y[None]))
 
 
+def read_split(recipe, data_dir: Path | None, min_train: int = 1):
+    """The recipe's corpus located, read, encoded and split: (file found, all ids, (valid,
+    train, heldout))."""
+    found = locate(recipe.corpus, data_dir)
+    ids = encode_bytes(read_bytes(found.path), recipe.clean_text, str(found.path))
+    return found, ids, split(ids, recipe.valid_chars, recipe.heldout_chars, min_train,
+                             str(found.path))
+
+
 def load(recipe, data_dir: Path | None) -> Datasets:
     import tensorflow as tf
 
-    found = locate(recipe.corpus, data_dir)
-    ids = encode_bytes(read_bytes(found.path), recipe.clean_text, str(found.path))
     min_train = recipe.batch_size * (recipe.unrollings + 2)
-    valid, train, heldout = split(ids, recipe.valid_chars, recipe.heldout_chars, min_train,
-                                  str(found.path))
+    found, ids, (valid, train, heldout) = read_split(recipe, data_dir, min_train)
     train_batches = segment_batches(train, recipe.batch_size, recipe.unrollings).prefetch(
         tf.data.AUTOTUNE)
     return Datasets(

@@ -45,5 +45,6 @@ SPEC = ModelSpec(
             tutorial=lazy("zoo.models.imdb_lstm.tutorial:race_loop"), tutorial_steps=700,
             evaluation=lazy("zoo.models.imdb_lstm.recipe:evaluation"),
             score=lazy("zoo.models.imdb_lstm.tutorial:score"),
-            zoo_settings=recipe.FAST)),
+            zoo_settings=recipe.FAST,
+            data_settings=("vocab_size", "sequence_length", "validation_split"))),
 )

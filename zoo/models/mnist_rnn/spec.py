@@ -52,7 +52,8 @@ def mnist_spec(name: str, cell: str, input_projection: bool) -> ModelSpec:
                 metric="accuracy", value=0.962, eval_every=50 * 128, eval_batch=1000,
                 tutorial=lambda data_dir, seed: race_loop(cell, data_dir, seed),
                 tutorial_steps=782, evaluation=lazy(f"{RECIPE}:evaluation"),
-                score=lazy(f"{RECIPE}:score"), zoo_settings=recipe.FAST[cell])),
+                score=lazy(f"{RECIPE}:score"), zoo_settings=recipe.FAST[cell],
+                data_settings=("validation_split",))),
     )
 
 

@@ -92,9 +92,7 @@ def evaluation(recipe, data_dir):
 
     from zoo.data import text8
 
-    ids = text8.encode_bytes(text8.read_bytes(text8.locate(recipe.corpus, data_dir).path),
-                             recipe.clean_text, recipe.corpus)
-    _, _, heldout = text8.split(ids, recipe.valid_chars, recipe.heldout_chars, 1, recipe.corpus)
+    _, _, (_, _, heldout) = text8.read_split(recipe, data_dir)
     length = len(heldout) // RACE_ROWS
     rows = heldout[:RACE_ROWS * length].reshape(RACE_ROWS, length).astype("int32")
     return (rows, np.zeros(RACE_ROWS, "float32")), None

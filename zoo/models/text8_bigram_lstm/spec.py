@@ -53,5 +53,6 @@ SPEC = ModelSpec(
             metric="perplexity", value=3.74, eval_every=512 * 640, eval_batch=recipe.RACE_ROWS,
             tutorial=lazy(f"{PACKAGE}.tutorial:race_loop"), tutorial_steps=7001,
             evaluation=lazy(f"{PACKAGE}.recipe:evaluation"), score=lazy(f"{PACKAGE}.recipe:score"),
-            zoo_settings=recipe.FAST)),
+            zoo_settings=recipe.FAST,
+            data_settings=("corpus", "clean_text", "valid_chars", "heldout_chars"))),
 )

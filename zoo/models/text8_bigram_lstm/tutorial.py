@@ -157,9 +157,7 @@ class AssignmentLoop:
 def bench_loop(data_dir, recipe):
     """The assignment's graph and loop on the training text the zoo's side reads (`recipe`:
     the zoo's recipe for the comparison), for `zoo bench`."""
-    ids = text8.encode_bytes(text8.read_bytes(text8.locate(recipe.corpus, data_dir).path),
-                             recipe.clean_text, recipe.corpus)
-    _, train, _ = text8.split(ids, recipe.valid_chars, recipe.heldout_chars, 1, recipe.corpus)
+    _, _, (_, train, _) = text8.read_split(recipe, data_dir)
     return AssignmentLoop(text8.decode(train))
 
 
