@@ -80,6 +80,7 @@ def assert_same_training(distributed: dict, single: dict) -> None:
     assert runner.figures(distributed["test"]) == runner.figures(single["test"])
 
 
+@pytest.mark.processes
 def test_every_family_trains_under_mirrored_as_on_one_device(one_device, tmp_path):
     data_dir, single = one_device
     env = dict(os.environ, ZOO_CPU_DEVICES="2")
@@ -131,6 +132,7 @@ def smoke_args(name: str, **changes) -> list[str]:
             for word in ("--set", f"{key}={value}")]
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("name", list(FAMILIES))
 def test_every_family_trains_under_multi_worker_as_on_one_device(name, one_device, tmp_path):
     data_dir, single = one_device
@@ -147,6 +149,7 @@ def test_every_family_trains_under_multi_worker_as_on_one_device(name, one_devic
     assert list((tmp_path / "tmp" / "1").iterdir()) == []
 
 
+@pytest.mark.processes
 def test_multi_worker_resumes_with_the_chief_s_checkpoint(one_device, tmp_path):
     data_dir, _ = one_device
     output = tmp_path / "run"

@@ -127,6 +127,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.processes
 def test_distributed_search_with_a_chief_and_two_workers(tiny_data, tmp_path):
     directory = tmp_path / "search"
     argv = [sys.executable, "-m", "zoo", "tune", "imdb_lstm", "--tuner", "random",
