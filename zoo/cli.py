@@ -406,15 +406,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
             mode = "the speed bench" if args.to_quality else "--to-quality"
             raise UsageError(f"--{flag.replace('_', '-')} is for {mode}; drop it, or "
                              f"{'drop' if args.to_quality else 'add'} --to-quality")
+    settings = config_lib.parse_assignments(args.set)
     if args.to_quality:
         from zoo import race
 
         names = race.raced_models() if args.all else names
-        settings = config_lib.parse_assignments(args.set)
         for name in names:  # every name has a target, every setting is checked: before TF
             race.check_settings(name, settings)
     else:
-        settings = config_lib.parse_assignments(args.set)
         for name in names:
             config_lib.override(get_spec(name).recipe, settings)
     data_dir = resolve_data_dir(args.data_dir)
