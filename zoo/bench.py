@@ -60,6 +60,12 @@ def zoo_recipe(name: str, settings: dict[str, Any] | None = None):
     return override(recipe, settings or {})
 
 
+def examples_per_step(recipe) -> int:
+    """Examples in one training step: the batch, times its time steps for a language model
+    (characters)."""
+    return recipe.batch_size * getattr(recipe, "unrollings", 1)
+
+
 def zoo_loop(spec, recipe, data_dir):
     """The zoo's model, data pipeline and train step for `recipe`, as `zoo run` builds them
     (also the race's zoo side); returns the loop and the `Datasets`."""
@@ -68,8 +74,7 @@ def zoo_loop(spec, recipe, data_dir):
 
     data = spec.load_data(recipe, data_dir)
     model = build_and_compile(spec, recipe, data)
-    per_step = recipe.batch_size * getattr(recipe, "unrollings", 1)
-    return KerasLoop(model, data.train, per_step), data
+    return KerasLoop(model, data.train, examples_per_step(recipe)), data
 
 
 def zoo_side(name: str, data_dir, settings: dict[str, Any] | None = None):

@@ -65,6 +65,7 @@ def check_settings(name: str, settings: dict[str, Any]) -> None:
     that changes the data both sides see, or the seed, which the race sets; or a batch whose
     examples do not divide the evaluation interval (the sides would be scored at different
     points)."""
+    from zoo.bench import examples_per_step
     from zoo.config import override
 
     goal = target(name)
@@ -74,7 +75,7 @@ def check_settings(name: str, settings: dict[str, Any]) -> None:
             raise UsageError(f"--set {key}: the race fixes {fixed} for {name} (the data both "
                              "sides see, and the seed of each run); change other settings")
     recipe = override(zoo_recipe_record(name), settings)
-    per_step = recipe.batch_size * getattr(recipe, "unrollings", 1)
+    per_step = examples_per_step(recipe)
     if goal.eval_every % per_step:
         raise UsageError(f"--set batch_size={recipe.batch_size}: {name} is evaluated every "
                          f"{goal.eval_every:,} examples, which {per_step} a step does not divide")
@@ -97,14 +98,14 @@ class ZooSide:
 
         import keras
 
-        from zoo.bench import zoo_loop
+        from zoo.bench import examples_per_step, zoo_loop
         from zoo.build import total_steps
         from zoo.config import override
         from zoo.registry import get_spec
 
         goal = target(name)
         recipe = zoo_recipe(name, seed, settings)
-        self.examples_per_step = recipe.batch_size * getattr(recipe, "unrollings", 1)
+        self.examples_per_step = examples_per_step(recipe)
         every = goal.eval_every // self.examples_per_step
         recipe = override(recipe, {"steps_per_execution":
                                    math.gcd(recipe.steps_per_execution, every)})
@@ -257,16 +258,14 @@ def race(names: list[str], data_dir, *, seeds: int = 3, settings: dict[str, Any]
             for side in SIDES:
                 try:
                     result = run(name, side, data_dir, seed, settings, budget_scale)
+                    state = "reached" if result["reached"] else "not reached"
+                    echo(f"  {side} seed {seed}: {goal.metric} {result['figure']} {state} after "
+                         f"{result['steps']} steps, {result['seconds']} s (test {result['test']})")
                 except ZooError as error:  # one failed run: the others are still worth having
                     result = {"reached": False, "error": str(error), "seconds": math.nan,
                               "steps": 0, "figure": math.nan, "test": math.nan, "history": []}
                     echo(f"  {side} seed {seed}: failed: {error}")
-                    runs[side].append(result)
-                    continue
                 runs[side].append(result)
-                state = "reached" if result["reached"] else "not reached"
-                echo(f"  {side} seed {seed}: {goal.metric} {result['figure']} {state} after "
-                     f"{result['steps']} steps, {result['seconds']} s (test {result['test']})")
         model = {"metric": goal.metric, "target": goal.value, "eval_every": goal.eval_every,
                  "zoo_settings": {**goal.zoo_settings, **(settings or {})}}
         for side in SIDES:
