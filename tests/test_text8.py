@@ -175,6 +175,33 @@ def test_sequence_pass_equals_stepping_the_cell():
         np.testing.assert_allclose(model.logits(h).numpy(), logits[:, t], atol=1e-6)
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_gate_table_gives_each_characters_product_and_its_gradient(cell):
+    # without input dropout the model gathers rows of embedding @ input kernel; stepping the
+    # cell on each character's embedding must give the same loss and the same gradients
+    keras.utils.set_random_seed(3)
+    model = BigramLanguageModel(embedding_dim=6, units=5, dropout=0.0, stream_batch_size=3,
+                                cell=cell)
+    bigrams = np.random.default_rng(4).integers(0, text8.BIGRAMS, size=(3, 12)).astype("int32")
+    targets = np.random.default_rng(5).integers(0, text8.VOCAB, size=(3, 12))
+    model(bigrams)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    with tf.GradientTape(persistent=True) as tape:
+        by_table = loss(targets, model(bigrams, training=True))
+        state = model.zero_state(3)
+        logits = []
+        for t in range(12):
+            h, state = model.cell(model.embedding(bigrams[:, t]), state)
+            logits.append(model.logits(h))
+        by_character = loss(targets, tf.stack(logits, axis=1))
+    assert float(by_table) == pytest.approx(float(by_character), rel=1e-6)
+    weights = model.trainable_weights
+    for ours, theirs, weight in zip(tape.gradient(by_table, weights),
+                                    tape.gradient(by_character, weights), weights):
+        np.testing.assert_allclose(tf.convert_to_tensor(ours), tf.convert_to_tensor(theirs),
+                                   atol=1e-6, err_msg=weight.path)
+
+
 def test_a_stream_scored_in_chunks_equals_one_pass():
     model = small_model()
     ids = text8.encode(tiny_text(200))

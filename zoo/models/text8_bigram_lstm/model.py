@@ -9,6 +9,8 @@ the cell's inputs and outputs, never to its recurrent connection. Characters are
 
 from __future__ import annotations
 
+import functools
+
 import keras
 import tensorflow as tf
 from keras import ops
@@ -103,10 +105,6 @@ class BigramLanguageModel(keras.Model):
                   and bigrams.shape[0] in (None, self.stream_rows))
         if stream:
             initial_state, same_stream = self._stream_start(bigrams)
-        # time-major from the ids on: the loop runs over time, and ids are the cheapest
-        # tensor to transpose (the logits, 27 wide, are turned back at the end)
-        vectors = self.embedding(ops.transpose(bigrams))
-        vectors = self.input_dropout(vectors, training=training)
         # Keras casts a mixed model's float inputs, `initial_state` too, to bfloat16: carry it
         # on in float32, so a stream continued call after call has one dtype
         state = self.zero_state(ops.shape(bigrams)[0]) if initial_state is None \
@@ -121,8 +119,19 @@ class BigramLanguageModel(keras.Model):
                 return self.cell.project_inputs(x, input_kernel)
         else:
             step, project = self.cell.step, self.cell.project
+        # time-major from the ids on: the loop runs over time, and ids are the cheapest
+        # tensor to transpose (the logits, 27 wide, are turned back at the end)
+        ids = ops.transpose(bigrams)
+        if training and self.dropout:  # each character's vector dropped on its own
+            inputs = self.input_dropout(self.embedding(ids), training=training)
+        else:
+            # Without input dropout, the embedding followed by the input's share of the gates
+            # is itself a table of 729 rows: computed once a call, each step gathers its rows
+            # instead of multiplying every character's vector (half a step's arithmetic).
+            table = project(self.embedding.embeddings)
+            inputs, project = ids, functools.partial(tf.gather, table)
         # a symbolic loop: it traces once for any length, from 10 steps to a whole book
-        outputs, state = scan_in_chunks(step, vectors, tuple(state), project=project)
+        outputs, state = scan_in_chunks(step, inputs, tuple(state), project=project)
         state = list(state)  # as `zero_state` gives it: one traced signature for both
         if stream:
             self._stream_keep(state, same_stream)

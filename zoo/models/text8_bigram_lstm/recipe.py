@@ -98,21 +98,6 @@ def evaluation(recipe, data_dir):
     return (rows, np.zeros(RACE_ROWS, "float32")), None
 
 
-def score(model, rows, _):
-    """Each row's mean nats per character for characters 2 onwards: the bigram of characters
-    t-1 and t predicts character t+1."""
-    import numpy as np
-
-    from zoo.data import text8
-
-    logits = model.predict_on_batch(text8.bigram_ids(rows[:, :-1])).astype("float64")
-    targets = rows[:, 2:]
-    top = logits.max(-1, keepdims=True)
-    log_z = np.log(np.exp(logits - top).sum(-1)) + top[..., 0]
-    picked = np.take_along_axis(logits, targets[..., None], -1)[..., 0]
-    return (log_z - picked).mean(-1)
-
-
 def flops(recipe: BigramLstmRecipe) -> int:
     """Matrix products of one character's forward pass: a cell step, then 27 logits."""
     return step_flops(recipe.cell, recipe.embedding_dim, recipe.units) + 2 * recipe.units * 27

@@ -52,7 +52,8 @@ SPEC = ModelSpec(
         target=QualityTarget(
             metric="perplexity", value=3.74, eval_every=512 * 640, eval_batch=recipe.RACE_ROWS,
             tutorial=lazy(f"{PACKAGE}.tutorial:race_loop"), tutorial_steps=7001,
-            evaluation=lazy(f"{PACKAGE}.recipe:evaluation"), score=lazy(f"{PACKAGE}.recipe:score"),
+            evaluation=lazy(f"{PACKAGE}.recipe:evaluation"),
+            score=lazy(f"{PACKAGE}.scoring:row_nats"),
             zoo_settings=recipe.FAST,
             data_settings=("corpus", "clean_text", "valid_chars", "heldout_chars"))),
 )
