@@ -4,6 +4,7 @@ computes what the cells compute, and the bench's command line refuses bad input.
 from __future__ import annotations
 
 import json
+import math
 
 import keras
 import numpy as np
@@ -112,6 +113,10 @@ def test_flop_counts_follow_the_recipe():
     assert text.flops(text.recipe) == 2 * 4 * 256 * (128 + 256) + 2 * 256 * 27
     gru = config.override(text.recipe, {"cell": "gru"})
     assert text.flops(gru) == 2 * 3 * 256 * (128 + 256) + 2 * 256 * 27
+    # without dropout its inputs' share is a 729-row table a call of 64 x 10 characters uses
+    table = config.override(text.recipe, {"dropout": 0.0})
+    assert text.flops(table) == math.ceil(729 * 2 * 4 * 256 * 128 / 640) + \
+        2 * 4 * 256 * 256 + 2 * 256 * 27
     # MNIST: every cell reads the raw 28-pixel rows (a projection is folded into its kernel)
     mnist = REGISTRY["mnist_lstm"]
     assert mnist.flops(mnist.recipe) == 28 * 2 * 4 * 128 * (28 + 128) + 2 * 128 * 10
