@@ -13,8 +13,10 @@ import tensorflow as tf
 from conftest import tiny_text, write_tiny_corpus
 
 from zoo import build, runner
+from zoo.config import CELLS
 from zoo.data import text8
 from zoo.errors import DataError, UsageError
+from zoo.models.text8_bigram_lstm import model as lm_model
 from zoo.models.text8_bigram_lstm import tutorial as text8_lstm
 from zoo.models.text8_bigram_lstm.cell import FusedLSTMCell
 from zoo.models.text8_bigram_lstm.model import BigramLanguageModel
@@ -175,31 +177,90 @@ def test_sequence_pass_equals_stepping_the_cell():
         np.testing.assert_allclose(model.logits(h).numpy(), logits[:, t], atol=1e-6)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_gate_table_gives_each_characters_product_and_its_gradient(cell):
-    # without input dropout the model gathers rows of embedding @ input kernel; stepping the
-    # cell on each character's embedding must give the same loss and the same gradients
-    keras.utils.set_random_seed(3)
-    model = BigramLanguageModel(embedding_dim=6, units=5, dropout=0.0, stream_batch_size=3,
-                                cell=cell)
-    bigrams = np.random.default_rng(4).integers(0, text8.BIGRAMS, size=(3, 12)).astype("int32")
-    targets = np.random.default_rng(5).integers(0, text8.VOCAB, size=(3, 12))
-    model(bigrams)
+original_gather = lm_model.gather_rows
+
+
+def table_and_character_paths(model, bigrams, targets, monkeypatch):
+    """Loss and gradients of a training call (in a graph, as `fit` runs it) by the gate
+    table and by each character's product, checking which path each took."""
+    gathered = []
+    monkeypatch.setattr(lm_model, "gather_rows",
+                        lambda *args: gathered.append(1) or original_gather(*args))
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    with tf.GradientTape(persistent=True) as tape:
-        by_table = loss(targets, model(bigrams, training=True))
-        state = model.zero_state(3)
-        logits = []
-        for t in range(12):
-            h, state = model.cell(model.embedding(bigrams[:, t]), state)
-            logits.append(model.logits(h))
-        by_character = loss(targets, tf.stack(logits, axis=1))
+    results = []
+    for min_chars in (0, 10 ** 9):  # every call by the table, then none
+        model.table_min_chars = min_chars
+        gathered.clear()
+
+        @tf.function
+        def run():
+            with tf.GradientTape() as tape:
+                value = loss(targets, model(bigrams, training=True))
+            return value, [tf.convert_to_tensor(g)
+                           for g in tape.gradient(value, model.trainable_weights)]
+
+        results.append(run())
+        assert bool(gathered) == (min_chars == 0)
+    return results
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_gate_table_gives_each_characters_product_and_its_gradient(cell, monkeypatch):
+    # a call of 8 x 100 characters: 10 chunks of the loop, more characters than table rows
+    keras.utils.set_random_seed(3)
+    model = BigramLanguageModel(embedding_dim=6, units=5, dropout=0.0, stream_batch_size=4,
+                                cell=cell)
+    rng = np.random.default_rng(4)
+    bigrams = rng.integers(0, text8.BIGRAMS, size=(8, 100)).astype("int32")
+    targets = rng.integers(0, text8.VOCAB, size=(8, 100))
+    model(bigrams[:1, :2])
+    (by_table, table_gradients), (by_character, character_gradients) = \
+        table_and_character_paths(model, bigrams, targets, monkeypatch)
     assert float(by_table) == pytest.approx(float(by_character), rel=1e-6)
-    weights = model.trainable_weights
-    for ours, theirs, weight in zip(tape.gradient(by_table, weights),
-                                    tape.gradient(by_character, weights), weights):
-        np.testing.assert_allclose(tf.convert_to_tensor(ours), tf.convert_to_tensor(theirs),
-                                   atol=1e-6, err_msg=weight.path)
+    for ours, theirs, weight in zip(table_gradients, character_gradients,
+                                    model.trainable_weights):
+        np.testing.assert_allclose(ours, theirs, atol=1e-6, err_msg=weight.path)
+
+
+def test_gate_table_only_for_calls_of_more_characters_than_its_rows(monkeypatch):
+    gathered = []
+    monkeypatch.setattr(lm_model, "gather_rows",
+                        lambda *args: gathered.append(1) or original_gather(*args))
+    model = small_model()
+    model(np.zeros((1, 10), "int32"))  # 10 characters: the table would multiply 729 rows
+    assert not gathered
+    model(np.zeros((8, 100), "int32"))
+    assert gathered
+    gathered.clear()
+    model(np.zeros((8, 100), "int32"), training=True)  # and in training, without dropout
+    assert gathered
+    gathered.clear()
+    small_model(dropout=0.1)(np.zeros((8, 100), "int32"), training=True)
+    assert not gathered  # each character's vector is dropped on its own
+
+
+def test_gate_table_gradient_is_summed_in_float32_under_mixed_precision(monkeypatch):
+    # 3,200 characters on 4 bigrams: each row gathers 800 gradients, whose sum in bfloat16
+    # would be further from float32's than two roundings (1% where this sums in float32: 0.4%)
+    rng = np.random.default_rng(5)
+    bigrams = rng.choice(rng.integers(0, text8.BIGRAMS, 4), size=(32, 100)).astype("int32")
+    targets = rng.integers(0, text8.VOCAB, size=(32, 100))
+    models = []
+    for policy in ("float32", "mixed_bfloat16"):
+        keras.utils.set_random_seed(6)
+        models.append(BigramLanguageModel(embedding_dim=16, units=32, dropout=0.0,
+                                          stream_batch_size=4, dtype=policy))
+        models[-1](bigrams[:1, :2])
+    models[1].set_weights(models[0].get_weights())
+    _, reference = table_and_character_paths(models[0], bigrams, targets, monkeypatch)[0]
+    (_, table), (_, character) = table_and_character_paths(models[1], bigrams, targets,
+                                                           monkeypatch)
+    for index, weight in enumerate(models[0].trainable_weights[:2]):  # embedding, kernel
+        scale = np.linalg.norm(reference[index])
+        table_error = np.linalg.norm(np.asarray(table[index]) - reference[index]) / scale
+        character_error = np.linalg.norm(np.asarray(character[index]) - reference[index]) / scale
+        # within two bfloat16 roundings, or twice the per-character path's error
+        assert table_error <= max(2 * character_error, 2 ** -7), weight.path
 
 
 def test_a_stream_scored_in_chunks_equals_one_pass():

@@ -54,6 +54,8 @@ class BigramLanguageModel(keras.Model):
     (2, 10, 27)
     """
 
+    table_min_chars = BIGRAMS  # the fewest characters a call gathers its gate inputs for
+
     def __init__(self, embedding_dim: int, units: int, dropout: float, stream_batch_size: int,
                  cell: str = "lstm", **kwargs):
         super().__init__(**kwargs)
@@ -122,14 +124,14 @@ class BigramLanguageModel(keras.Model):
         # time-major from the ids on: the loop runs over time, and ids are the cheapest
         # tensor to transpose (the logits, 27 wide, are turned back at the end)
         ids = ops.transpose(bigrams)
-        if training and self.dropout:  # each character's vector dropped on its own
-            inputs = self.input_dropout(self.embedding(ids), training=training)
-        else:
-            # Without input dropout, the embedding followed by the input's share of the gates
-            # is itself a table of 729 rows: computed once a call, each step gathers its rows
-            # instead of multiplying every character's vector (half a step's arithmetic).
+        if self._uses_gate_table(bigrams, training):
+            # the embedding followed by the input's share of the gates is itself a table of
+            # 729 rows: computed once a call, each step gathers its rows instead of
+            # multiplying every character's vector (half a training step's arithmetic)
             table = project(self.embedding.embeddings)
-            inputs, project = ids, functools.partial(tf.gather, table)
+            inputs, project = ids, functools.partial(gather_rows, table)
+        else:
+            inputs = self.input_dropout(self.embedding(ids), training=training)
         # a symbolic loop: it traces once for any length, from 10 steps to a whole book
         outputs, state = scan_in_chunks(step, inputs, tuple(state), project=project)
         state = list(state)  # as `zero_state` gives it: one traced signature for both
@@ -138,6 +140,15 @@ class BigramLanguageModel(keras.Model):
         outputs = self.output_dropout(outputs, training=training)
         logits = ops.transpose(self.logits(outputs), (1, 0, 2))
         return (logits, state) if return_state else logits
+
+    def _uses_gate_table(self, bigrams, training) -> bool:
+        """Whether the call gathers rows of the gate table: only without input dropout (each
+        character's vector is then dropped on its own), and only where the call has at least
+        as many characters as the table has rows, known when traced (sampling, a character a
+        call, would otherwise build the whole table for each one)."""
+        batch, time = bigrams.shape
+        characters = batch * time if batch and time else 0
+        return not (training and self.dropout) and characters >= self.table_min_chars
 
     def _stream_start(self, bigrams):
         """The stream's carried state for a batch of its size, zeros for any other; and
@@ -169,6 +180,19 @@ class BigramLanguageModel(keras.Model):
         config.update(embedding_dim=self.embedding_dim, units=self.units, dropout=self.dropout,
                       stream_batch_size=self.stream_batch_size, cell=self.cell_kind)
         return config
+
+
+@tf.custom_gradient
+def gather_rows(table, ids):
+    """`tf.gather(table, ids)`, whose gradient for `table` is summed in float32: a bigram's
+    row gathers hundreds of characters' gradients a call, too many to add up in bfloat16
+    (mixed precision) without losing most of their digits."""
+    def gradient(upstream):
+        rows = tf.math.unsorted_segment_sum(tf.cast(upstream, tf.float32), ids,
+                                            tf.shape(table)[0])
+        return tf.cast(rows, table.dtype), None
+
+    return tf.gather(table, ids), gradient
 
 
 def build(recipe) -> BigramLanguageModel:

@@ -47,8 +47,6 @@ def perplexity_report(model: BigramLanguageModel, data) -> dict[str, float]:
     }
 
 
-
-
 _ROW_NATS = weakref.WeakKeyDictionary()  # a model's traced row scorer, traced once
 
 
@@ -58,9 +56,11 @@ def row_nats(model: BigramLanguageModel, rows: np.ndarray, _=None) -> np.ndarray
     `zoo bench --to-quality`). Computed in the graph, so only one figure a row leaves it."""
     function = _ROW_NATS.get(model)
     if function is None:
+        scored = weakref.ref(model)  # the cache must not keep the model alive
+
         @tf.function(reduce_retracing=True, autograph=False)
         def function(bigrams, targets):
-            logits = model(bigrams, training=False)
+            logits = scored()(bigrams, training=False)
             nats = keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
             return tf.reduce_mean(tf.cast(nats, tf.float64), axis=-1)
 
