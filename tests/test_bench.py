@@ -117,6 +117,9 @@ def test_flop_counts_follow_the_recipe():
     table = config.override(text.recipe, {"dropout": 0.0})
     assert text.flops(table) == math.ceil(729 * 2 * 4 * 256 * 128 / 640) + \
         2 * 4 * 256 * 256 + 2 * 256 * 27
+    # a batch of fewer characters than the table's rows multiplies each character's vector
+    small = config.override(table, {"batch_size": 8})
+    assert text.flops(small) == 2 * 4 * 256 * (128 + 256) + 2 * 256 * 27
     # MNIST: every cell reads the raw 28-pixel rows (a projection is folded into its kernel)
     mnist = REGISTRY["mnist_lstm"]
     assert mnist.flops(mnist.recipe) == 28 * 2 * 4 * 128 * (28 + 128) + 2 * 128 * 10

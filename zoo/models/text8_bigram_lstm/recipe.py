@@ -104,13 +104,14 @@ def evaluation(recipe, data_dir):
 
 def flops(recipe: BigramLstmRecipe) -> int:
     """Matrix products of one character's forward pass in training: a cell step, then 27
-    logits. Without dropout the input's share of the gates is a row of a table computed once
-    a call (729 bigrams' embeddings times the input kernel), its cost spread over the call's
-    characters."""
+    logits. Without dropout, in a batch of at least 729 characters, the input's share of the
+    gates is a row of a table computed once a call (729 bigrams' embeddings times the input
+    kernel), its cost spread over the call's characters."""
     from zoo.data.text8 import BIGRAMS
 
     recurrent = step_flops(recipe.cell, 0, recipe.units)
     inputs = step_flops(recipe.cell, recipe.embedding_dim, recipe.units) - recurrent
-    if not recipe.dropout:
-        inputs = math.ceil(BIGRAMS * inputs / (recipe.batch_size * recipe.unrollings))
+    characters = recipe.batch_size * recipe.unrollings
+    if not recipe.dropout and characters >= BIGRAMS:
+        inputs = math.ceil(BIGRAMS * inputs / characters)
     return inputs + recurrent + 2 * recipe.units * 27
