@@ -113,12 +113,12 @@ def test_flop_counts_follow_the_recipe():
     assert text.flops(text.recipe) == 2 * 4 * 256 * (128 + 256) + 2 * 256 * 27
     gru = config.override(text.recipe, {"cell": "gru"})
     assert text.flops(gru) == 2 * 3 * 256 * (128 + 256) + 2 * 256 * 27
-    # without dropout its inputs' share is a 729-row table a call of 64 x 10 characters uses
-    table = config.override(text.recipe, {"dropout": 0.0})
-    assert text.flops(table) == math.ceil(729 * 2 * 4 * 256 * 128 / 640) + \
+    # without dropout its inputs' share is a 729-row table a call of 512 x 10 characters uses
+    table = config.override(text.recipe, {"dropout": 0.0, "batch_size": 512})
+    assert text.flops(table) == math.ceil(729 * 2 * 4 * 256 * 128 / 5120) + \
         2 * 4 * 256 * 256 + 2 * 256 * 27
-    # a batch of fewer characters than the table's rows multiplies each character's vector
-    small = config.override(table, {"batch_size": 8})
+    # a batch of fewer characters than the table's rows (64 x 10) multiplies each one's vector
+    small = config.override(table, {"batch_size": 64})
     assert text.flops(small) == 2 * 4 * 256 * (128 + 256) + 2 * 256 * 27
     # MNIST: every cell reads the raw 28-pixel rows (a projection is folded into its kernel)
     mnist = REGISTRY["mnist_lstm"]
