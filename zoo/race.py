@@ -94,8 +94,6 @@ class ZooSide:
     (`steps_per_execution` lowered to divide them), so it is scored where the tutorial is."""
 
     def __init__(self, name: str, data_dir, seed: int, settings: dict[str, Any] | None):
-        import math
-
         import keras
 
         from zoo.bench import examples_per_step, zoo_loop

@@ -54,7 +54,7 @@ SEARCH_SPACE = dict(units=[32, 64, 128], embedding_dim=[32, 64, 100, 128],
 
 # The recipe `zoo bench --to-quality imdb_lstm` races the tutorial with (benchmarks/README.md):
 #   ZOO_DATA_DIR=../shared/data zoo bench --to-quality imdb_lstm --seeds 5
-#   0.82 held-out accuracy in 4.2 s (median of 5), the tutorial's code in 13.7 s: 3.28x
+#   0.82 held-out accuracy in 4.0 s (median of 5), the tutorial's code in 13.5 s: 3.40x
 FAST: dict = {"units": 32, "embedding_dim": 32, "learning_rate": 3e-3, "dropout": 0.0,
         "max_steps": 300}
 
