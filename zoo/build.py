@@ -63,12 +63,18 @@ def compile_model(spec: ModelSpec, recipe: config_lib.Recipe, model: keras.Model
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, max(1, steps))
     epoch_steps = math.ceil(train_examples / recipe.batch_size)
     model.compile(
-        optimizer=ClippedAdam(learning_rate, clip_norm=recipe.clip_norm,
-                              clip_mode=recipe.clip_mode),
+        optimizer=ClippedAdam(learning_rate, beta_1=recipe.beta_1, beta_2=recipe.beta_2,
+                              clip_norm=recipe.clip_norm, clip_mode=recipe.clip_mode),
         loss=spec.loss(),
         metrics=spec.metrics(),
         steps_per_execution=math.gcd(recipe.steps_per_execution, recipe.max_steps, epoch_steps),
     )
+    if model.built:
+        # Adam's slots made now, not inside the first traced step: a `tf.function` that makes
+        # variables when first traced is traced a second time without them, and Keras leaves
+        # them to the trace outside a `tf.distribute` scope (the train step traced twice cost
+        # text8_bigram_lstm's race 0.4-0.65 s of its first call, benchmarks/README.md)
+        model.optimizer.build(model.trainable_variables)
     return model
 
 

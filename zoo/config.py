@@ -43,6 +43,9 @@ class Recipe:
         epochs: passes over the training data.
         batch_size: examples per training and evaluation batch.
         learning_rate: Adam's step size (its starting value, under a schedule).
+        beta_1, beta_2: Adam's decay rates for its running means of the gradient and of its
+            square (Keras' defaults 0.9 and 0.999); lower rates follow the gradient more
+            closely, which can pay in a short run at a high learning rate.
         lr_schedule: "constant", or "cosine" decay to 0 over the run's training steps.
         clip_norm: gradient clipping threshold; `None` turns clipping off.
         clip_mode: "norm" clips each gradient with `tf.clip_by_norm`; "global" clips all of
@@ -69,6 +72,8 @@ class Recipe:
     epochs: int = 4
     batch_size: int = 128
     learning_rate: float = 1e-3
+    beta_1: float = 0.9
+    beta_2: float = 0.999
     lr_schedule: str = "constant"
     clip_norm: float | None = None
     clip_mode: str = "norm"
@@ -83,6 +88,8 @@ class Recipe:
         require(self, "batch_size", 1 <= self.batch_size < 2**31,
                 "an integer from 1 to 2**31 - 1")
         require(self, "learning_rate", self.learning_rate > 0, "a number > 0")
+        for name in ("beta_1", "beta_2"):
+            require(self, name, 0 <= getattr(self, name) < 1, "a number in [0, 1)")
         require(
             self, "clip_norm", self.clip_norm is None or self.clip_norm > 0, "a number > 0 or none"
         )
