@@ -250,3 +250,33 @@ def test_steps_per_execution_keeps_calls_inside_epochs_and_max_steps(settings, t
     recipe = config_lib.override(spec.recipe, dict(SMOKE, batch_size=128, **settings))
     model = build.compile_model(spec, recipe, build.build_model(spec, recipe), train_examples)
     assert model.steps_per_execution == expected
+
+
+def test_first_fit_traces_the_train_step_once():
+    # Adam's slots are made at compile: made inside the first trace, they would have
+    # `tf.function` trace the whole step a second time (the step of several a call too)
+    spec = REGISTRY["imdb_lstm"]
+    recipe = config_lib.override(spec.recipe, dict(SMOKE, steps_per_execution=2))
+    model = build.compile_model(spec, recipe, build.build_model(spec, recipe), 16)
+    assert model.steps_per_execution == 2 and model.optimizer.built
+    traces = []
+    step = model.train_step
+
+    def counted(data):
+        traces.append(1)
+        return step(data)
+
+    model.train_step = counted
+    x, y = spec.example_batch(recipe, 16, np.random.default_rng(0))
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert len(traces) == 1
+
+
+def test_adams_decay_rates_come_from_the_recipe():
+    spec = REGISTRY["imdb_lstm"]
+    recipe = config_lib.override(spec.recipe, dict(SMOKE, beta_1="0.6", beta_2="0.95"))
+    optimizer = build.compile_model(spec, recipe, build.build_model(spec, recipe)).optimizer
+    assert (optimizer.beta_1, optimizer.beta_2) == (0.6, 0.95)
+    with pytest.raises(UsageError, match=r"beta_2=1.0 is not accepted; expected a number in"):
+        config_lib.override(spec.recipe, {"beta_2": "1"})
