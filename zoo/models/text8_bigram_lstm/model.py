@@ -188,8 +188,14 @@ def gather_rows(table, ids):
     row gathers hundreds of characters' gradients a call, too many to add up in bfloat16
     (mixed precision) without losing most of their digits."""
     def gradient(upstream):
-        rows = tf.math.unsorted_segment_sum(tf.cast(upstream, tf.float32), ids,
-                                            tf.shape(table)[0])
+        # a sorted segment sum over the characters in bigram order (a stable sort keeps
+        # their order): on one CPU thread about twice as fast as `unsorted_segment_sum`,
+        # whose row-by-row adds took 2-3 ms of a 5,120-character training step
+        flat = tf.reshape(ids, [-1])
+        order = tf.argsort(flat, stable=True)
+        rows = tf.sparse.segment_sum(
+            tf.reshape(tf.cast(upstream, tf.float32), [-1, tf.shape(table)[-1]]), order,
+            tf.gather(flat, order), num_segments=tf.shape(table)[0])
         return tf.cast(rows, table.dtype), None
 
     return tf.gather(table, ids), gradient
