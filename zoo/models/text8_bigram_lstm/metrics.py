@@ -6,6 +6,16 @@ import keras
 from keras import ops
 
 
+def nats(targets, logits):
+    """Cross-entropy of integer `targets` under `logits`, in nats: log-sum-exp minus the
+    target's logit. Forward only, it takes half the time of the fused softmax-and-gradient op
+    a loss uses (0.55 against 0.9-1.2 ms for a training batch's 5,120 characters on one CPU
+    thread); the same figure within float32 rounding."""
+    target = ops.take_along_axis(logits, ops.expand_dims(ops.cast(targets, "int32"), -1),
+                                 axis=-1)
+    return ops.logsumexp(logits, axis=-1) - ops.squeeze(target, -1)
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class Perplexity(keras.metrics.Mean):
     """exp(mean cross-entropy) of integer targets under logits: per-symbol perplexity."""
@@ -14,13 +24,7 @@ class Perplexity(keras.metrics.Mean):
         super().__init__(name=name, **kwargs)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        # the cross-entropy as log-sum-exp minus the target's logit: forward only, it takes
-        # half the time of the fused softmax-and-gradient op the loss uses (0.55 against
-        # 0.9-1.2 ms for a training batch's 5,120 characters on one CPU thread)
-        y_true = ops.cast(y_true, "int32")
-        target = ops.take_along_axis(y_pred, ops.expand_dims(y_true, -1), axis=-1)
-        nats = ops.logsumexp(y_pred, axis=-1) - ops.squeeze(target, -1)
-        return super().update_state(nats, sample_weight=sample_weight)
+        return super().update_state(nats(y_true, y_pred), sample_weight=sample_weight)
 
     def result(self):
         return ops.exp(super().result())

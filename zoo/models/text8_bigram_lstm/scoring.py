@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.data import text8
+from zoo.models.text8_bigram_lstm.metrics import nats
 from zoo.models.text8_bigram_lstm.model import BigramLanguageModel
 
 
@@ -61,8 +62,7 @@ def row_nats(model: BigramLanguageModel, rows: np.ndarray, _=None) -> np.ndarray
         @tf.function(reduce_retracing=True, autograph=False)
         def function(bigrams, targets):
             logits = scored()(bigrams, training=False)
-            nats = keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
-            return tf.reduce_mean(tf.cast(nats, tf.float64), axis=-1)
+            return tf.reduce_mean(tf.cast(nats(targets, logits), tf.float64), axis=-1)
 
         _ROW_NATS[model] = function
     return function(text8.bigram_ids(rows[:, :-1]).astype("int32"), rows[:, 2:]).numpy()
