@@ -43,9 +43,10 @@ class Recipe:
         epochs: passes over the training data.
         batch_size: examples per training and evaluation batch.
         learning_rate: Adam's step size (its starting value, under a schedule).
-        beta_1, beta_2: Adam's decay rates for its running means of the gradient and of its
-            square (Keras' defaults 0.9 and 0.999); lower rates follow the gradient more
-            closely, which can pay in a short run at a high learning rate.
+        beta_1: Adam's decay rate for its running mean of the gradient (Keras' default 0.9).
+        beta_2: Adam's decay rate for its running mean of the squared gradient (Keras'
+            default 0.999). Lower rates follow the gradient more closely, which can pay in a
+            short run at a high learning rate.
         lr_schedule: "constant", or "cosine" decay to 0 over the run's training steps.
         clip_norm: gradient clipping threshold; `None` turns clipping off.
         clip_mode: "norm" clips each gradient with `tf.clip_by_norm`; "global" clips all of
