@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 import weakref
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -24,14 +23,13 @@ def stream_nats(model: BigramLanguageModel, chunks: tf.data.Dataset) -> tuple[fl
     @tf.function(reduce_retracing=True, autograph=False)
     def score(bigrams, targets, state):
         logits, state = model(bigrams, initial_state=state, return_state=True)
-        nats = keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
-        return tf.reduce_sum(tf.cast(nats, tf.float64)), state
+        return tf.reduce_sum(tf.cast(nats(targets, logits), tf.float64)), state
 
     state = model.zero_state(1)
     total, count = 0.0, 0
     for bigrams, targets in chunks:
-        nats, state = score(bigrams, targets, state)
-        total += float(nats)
+        chunk_nats, state = score(bigrams, targets, state)
+        total += float(chunk_nats)
         count += int(tf.size(targets))
     return total / count, count
 
