@@ -78,6 +78,35 @@ def test_scan_in_chunks_equals_a_plain_loop(steps, known_length, keep_outputs):
         np.testing.assert_allclose(ours, theirs, atol=1e-5)
 
 
+@pytest.mark.parametrize("steps", [3, 8, 7])
+@pytest.mark.parametrize("known_length", [True, False])
+def test_scan_in_chunks_reduces_each_chunk_of_outputs_where_they_are_made(steps, known_length):
+    """`reduce` gets each chunk's outputs with the time of its first step: summed over the
+    chunks, a figure of every step's output and of a tensor aligned with them."""
+    projection, recurrent = make_weights()
+    rng = np.random.default_rng(steps)
+    inputs = tf.constant(rng.normal(size=(steps, BATCH, FEATURES)).astype("float32"))
+    weights = tf.constant(rng.normal(size=(steps, BATCH)).astype("float32"))
+    state = (tf.zeros((BATCH, UNITS)),) * 2
+
+    def reduce(outputs, start):  # weighted by the steps' own weights: `start` must be right
+        return tf.reduce_sum(outputs[..., 0] * weights[start:start + outputs.shape[0]], 0)
+
+    @tf.function(input_signature=[tf.TensorSpec((steps if known_length else None, BATCH,
+                                                 FEATURES))])
+    def reduced(inputs):
+        return scan_in_chunks(step_fn(recurrent), inputs, state, max_chunk=4,
+                              project=lambda x: x @ projection, reduce=reduce)
+
+    sums, last = reduced(inputs)
+    outputs, plain_last = plain_loop(inputs, state, projection, recurrent)
+    # unrolled, 2 chunks of 4, 7 of 1; an unknown length steps one at a time
+    assert sums.shape[0] == ({3: 1, 8: 2, 7: 7}[steps] if known_length else steps)
+    np.testing.assert_allclose(tf.reduce_sum(sums, 0),
+                               tf.reduce_sum(outputs[..., 0] * weights, 0), rtol=1e-5)
+    np.testing.assert_allclose(last[0], plain_last[0], atol=1e-6)
+
+
 def test_scan_in_chunks_refuses_a_chunk_below_one():
     with pytest.raises(ValueError, match="max_chunk 0 is not accepted"):
         scan_in_chunks(lambda x, s: s, tf.zeros((3, 1, 1)), (tf.zeros((1, 1)),), max_chunk=0)

@@ -16,6 +16,7 @@ from zoo import build, runner
 from zoo.config import CELLS
 from zoo.data import text8
 from zoo.errors import DataError, UsageError
+from zoo.models.text8_bigram_lstm import metrics as lm_metrics
 from zoo.models.text8_bigram_lstm import model as lm_model
 from zoo.models.text8_bigram_lstm import tutorial as text8_lstm
 from zoo.models.text8_bigram_lstm.cell import FusedLSTMCell
@@ -274,6 +275,27 @@ def test_a_stream_scored_in_chunks_equals_one_pass():
     logits = model(text8.bigram_ids(ids[:-1])[None].astype("int32"))
     nats = keras.losses.sparse_categorical_crossentropy(ids[2:][None], logits, from_logits=True)
     assert whole == pytest.approx(float(np.mean(nats)), rel=1e-5)
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+@pytest.mark.parametrize("length", [8, 98])  # one unrolled chunk; 14 chunks of 7, a gate table
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_scoring_call_is_the_mean_cross_entropy_of_its_logits(policy, length, cell):
+    keras.utils.set_random_seed(3)
+    model = BigramLanguageModel(embedding_dim=8, units=16, dropout=0.1, stream_batch_size=4,
+                                cell=cell, dtype=policy)
+    rng = np.random.default_rng(length)
+    bigrams = rng.integers(0, text8.BIGRAMS, (8, length)).astype("int32")
+    targets = rng.integers(0, text8.VOCAB, (8, length)).astype("int32")
+    # weights 4x their start: sharp enough logits that products run in float32 instead of the
+    # policy's bfloat16 move the figure 100x more than the tolerance (checked)
+    model(bigrams[:1, :2])
+    model.set_weights([4 * weight for weight in model.get_weights()])
+    nats = lm_metrics.nats(targets, model(bigrams))
+    got = model(bigrams, targets=targets)
+    assert got.dtype == tf.float64 and got.shape == (8,)
+    # the same products (bfloat16 ones under the mixed policy), summed in another order
+    np.testing.assert_allclose(got, np.mean(np.asarray(nats, np.float64), axis=1), rtol=1e-5)
 
 
 def test_training_batches_carry_the_state_and_evaluation_starts_fresh():

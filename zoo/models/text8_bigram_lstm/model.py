@@ -19,6 +19,7 @@ from zoo.data.text8 import BIGRAMS, VOCAB
 from zoo.models.cells import make_cell
 from zoo.models.recurrence import scan_in_chunks
 from zoo.models.text8_bigram_lstm.cell import FusedLSTMCell
+from zoo.models.text8_bigram_lstm.metrics import nats
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -32,6 +33,11 @@ class BigramLanguageModel(keras.Model):
     state left by one batch starts the next (truncated backpropagation through time), as the
     assignment's `saved_output`/`saved_state`, and as Keras' `stateful=True` layers do in
     every call. Evaluation and prediction start from zeros.
+
+    Called with `targets` (batch, time), it returns each row's mean cross-entropy of them in
+    nats (float64) instead: the mean over time of `metrics.nats(targets, logits)`, each chunk
+    of steps scored inside the time loop, so a long row's outputs and logits are never held
+    whole (150 rows of 2,000 characters at 128 units would be 150 MB).
 
     Under a mixed dtype policy (`dtype="mixed_bfloat16"`, or the global policy) the products
     run in bfloat16; the state, carried or returned, and the logits are float32.
@@ -102,15 +108,33 @@ class BigramLanguageModel(keras.Model):
         return [ops.zeros((batch_size, self.units), self.variable_dtype)] * \
             len(self.cell.state_size)
 
-    def call(self, bigrams, training=None, initial_state=None, return_state=False):
+    def call(self, bigrams, training=None, initial_state=None, return_state=False,
+             targets=None):
+        if targets is not None:  # scoring, never part of a training stream
+            return self._row_nats(bigrams, targets, initial_state)
         stream = (training and initial_state is None
                   and bigrams.shape[0] in (None, self.stream_rows))
         if stream:
             initial_state, same_stream = self._stream_start(bigrams)
         # Keras casts a mixed model's float inputs, `initial_state` too, to bfloat16: carry it
         # on in float32, so a stream continued call after call has one dtype
-        state = self.zero_state(ops.shape(bigrams)[0]) if initial_state is None \
+        state = self._start(bigrams, initial_state)
+        step, project, inputs = self._loop(bigrams, training)
+        # a symbolic loop: it traces once for any length, from 10 steps to a whole book
+        outputs, state = scan_in_chunks(step, inputs, tuple(state), project=project)
+        state = list(state)  # as `zero_state` gives it: one traced signature for both
+        if stream:
+            self._stream_keep(state, same_stream)
+        outputs = self.output_dropout(outputs, training=training)
+        logits = ops.transpose(self.logits(outputs), (1, 0, 2))
+        return (logits, state) if return_state else logits
+
+    def _start(self, bigrams, initial_state):
+        return self.zero_state(ops.shape(bigrams)[0]) if initial_state is None \
             else [ops.cast(part, self.variable_dtype) for part in initial_state]
+
+    def _loop(self, bigrams, training):
+        """The time loop's `step` and `project`, and its time-major inputs."""
         if self.cell_kind == "lstm":  # the fused cell: its kernel split once per call
             input_kernel, recurrent_kernel = self.cell.split_kernel()
 
@@ -129,17 +153,21 @@ class BigramLanguageModel(keras.Model):
             # 729 rows: computed once a call, each step gathers its rows instead of
             # multiplying every character's vector (half a training step's arithmetic)
             table = project(self.embedding.embeddings)
-            inputs, project = ids, functools.partial(gather_rows, table)
-        else:
-            inputs = self.input_dropout(self.embedding(ids), training=training)
-        # a symbolic loop: it traces once for any length, from 10 steps to a whole book
-        outputs, state = scan_in_chunks(step, inputs, tuple(state), project=project)
-        state = list(state)  # as `zero_state` gives it: one traced signature for both
-        if stream:
-            self._stream_keep(state, same_stream)
-        outputs = self.output_dropout(outputs, training=training)
-        logits = ops.transpose(self.logits(outputs), (1, 0, 2))
-        return (logits, state) if return_state else logits
+            return step, functools.partial(gather_rows, table), ids
+        return step, project, self.input_dropout(self.embedding(ids), training=training)
+
+    def _row_nats(self, bigrams, targets, initial_state):
+        targets = ops.transpose(targets)  # time-major, as the loop
+
+        def chunk_nats(outputs, start):  # summed over the chunk's steps
+            chunk_targets = targets[start:start + outputs.shape[0]]
+            return ops.sum(nats(chunk_targets, self.logits(outputs)), axis=0)
+
+        step, project, inputs = self._loop(bigrams, False)
+        sums, _ = scan_in_chunks(step, inputs, tuple(self._start(bigrams, initial_state)),
+                                 project=project, reduce=chunk_nats)
+        steps = ops.cast(ops.shape(targets)[0], "float64")
+        return ops.sum(ops.cast(sums, "float64"), axis=0) / steps
 
     def _uses_gate_table(self, bigrams, training) -> bool:
         """Whether the call gathers rows of the gate table: only without input dropout (each

@@ -52,15 +52,15 @@ _ROW_NATS = weakref.WeakKeyDictionary()  # a model's traced row scorer, traced o
 def row_nats(model: BigramLanguageModel, rows: np.ndarray, _=None) -> np.ndarray:
     """Each row's mean nats per character for characters 2 onwards, each row from a zero
     state: the bigram of characters t-1 and t predicts character t+1 (the score of
-    `zoo bench --to-quality`). Computed in the graph, so only one figure a row leaves it."""
+    `zoo bench --to-quality`). Computed in the graph, so only one figure a row leaves it,
+    chunk by chunk (the model called with `targets`)."""
     function = _ROW_NATS.get(model)
     if function is None:
         scored = weakref.ref(model)  # the cache must not keep the model alive
 
         @tf.function(reduce_retracing=True, autograph=False)
         def function(bigrams, targets):
-            logits = scored()(bigrams, training=False)
-            return tf.reduce_mean(tf.cast(nats(targets, logits), tf.float64), axis=-1)
+            return scored()(bigrams, targets=targets)
 
         _ROW_NATS[model] = function
     return function(text8.bigram_ids(rows[:, :-1]).astype("int32"), rows[:, 2:]).numpy()
