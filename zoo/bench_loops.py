@@ -26,7 +26,8 @@ class KerasLoop:
         ran = 0
         per_call = self.model.steps_per_execution
         if self.iterator is None:  # the first call builds the step as `fit` does
-            self.model.fit(self.dataset.repeat().take(per_call), epochs=1, verbose=0)
+            self.model.fit(self.dataset.repeat().take(per_call), epochs=1, verbose=0,
+                           shuffle=False)
             # and the iterator goes on from the batches `fit` trained on (a seeded order, a
             # text stream whose state the model carries)
             self.iterator = iter(self.dataset.repeat().skip(per_call))
