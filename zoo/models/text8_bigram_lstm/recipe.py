@@ -79,11 +79,10 @@ SEARCH_SPACE = dict(units=[128, 256, 512], embedding_dim=[64, 128], dropout=[0.0
 # The corpus both sides of `zoo bench --to-quality` train and are scored on (offline here),
 # and the recipe the zoo races the assignment with (benchmarks/README.md):
 #   ZOO_DATA_DIR=../shared/data zoo bench --to-quality --all --seeds 5
-#   held-out perplexity 3.74 in 5.8 s (median of 5, 192 steps), the assignment's code in
-#   20.2 s: 3.48x (2026-12-03 08:33, a slow sitting for both sides); raced alone at 09:40,
-#   6.5 s against 19.1 s: 2.93x. Adam's decay rates 0.6 / 0.95 (Keras': 0.9 / 0.999) reach
-#   it at 192 steps instead of 256. The GRU cell reaches it at the same step as the LSTM's,
-#   each step cheaper.
+#   held-out perplexity 3.74 in 4.0 s (median of 5, 192 steps), the assignment's code in
+#   14.5 s: 3.60x (2026-12-03 11:05); raced alone at 11:20, 4.3 s against 16.5 s: 3.81x.
+#   Adam's decay rates 0.6 / 0.95 (Keras': 0.9 / 0.999) reach it at 192 steps instead of
+#   256. The GRU cell reaches it at the same step as the LSTM's, each step cheaper.
 RACE_DATA: dict = {"corpus": "austen_text8", "heldout_chars": 300_000}
 FAST: dict = {**RACE_DATA, "cell": "gru", "units": 128, "batch_size": 512,
               "learning_rate": 2.5e-2, "beta_1": 0.6, "beta_2": 0.95, "dropout": 0.0,
