@@ -22,8 +22,8 @@ def scan_in_chunks(step: Callable[[Any, tuple], tuple], inputs, state: tuple,
     `reduce(outputs, start)`, `start` the time of the chunk's first step, and what it returns
     (in the outputs' dtype) is stacked over the chunks in place of the outputs: a figure of a
     long sequence, such as its cross-entropy, without holding every step's output (150 rows
-    of 2,000 steps at 128 units are 150 MB, whose first allocation alone costs about 0.6 s
-    of page faults).
+    of 2,000 steps at 128 units are 150 MB, whose first use in a process costs most of a
+    second of page faults).
 
     The loop is symbolic (`tf.while_loop`): it traces once, in seconds, for any length, where
     a Python unroll of 80 steps takes 15-20 s to trace. Each iteration unrolls a chunk of
