@@ -17,6 +17,7 @@ import argparse
 import multiprocessing
 import resource
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 from zoo import race
 from zoo.config import parse_assignments
@@ -56,10 +57,6 @@ def parts(name: str, settings: dict, data_dir) -> dict:
             "interval_train_s": sorted(trains)[1:3], "score_s": sorted(scores)[1:3]}
 
 
-def _worker(queue, *args) -> None:
-    queue.put(parts(*args))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name", help="a model with a target: " + ", ".join(race.raced_models()))
@@ -72,11 +69,9 @@ def main() -> None:
     data_dir = resolve_data_dir(None)
     context = multiprocessing.get_context("spawn")
     for run in range(1, args.runs + 1):
-        queue = context.Queue()
-        process = context.Process(target=_worker, args=(queue, args.name, settings, data_dir))
-        process.start()
-        figures = queue.get()
-        process.join()
+        # a fresh process a run; an error in it is raised here, not waited on
+        with ProcessPoolExecutor(1, mp_context=context) as pool:
+            figures = pool.submit(parts, args.name, settings, data_dir).result()
         print(f"run {run}: first call {figures['first_call_s']:.3f} s, first scoring "
               f"{figures['first_score_s']:.3f} s ({figures['first_score_faults']:,} page "
               f"faults, {figures['first_score_sys_s']:.2f} s in the kernel); an interval's "
